@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "shiplog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shiplog", targets: ["shiplog"]),
+        .library(name: "ShiplogModel", targets: ["ShiplogModel"]),
+        .library(name: "ShiplogStore", targets: ["ShiplogStore"]),
+        .library(name: "ShiplogServer", targets: ["ShiplogServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The event, its types, validation, time parsing, canonical encoding.
+        .target(
+            name: "ShiplogModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // One file per source format: payload → validated events.
+        .target(name: "ShiplogSources", dependencies: ["ShiplogModel"]),
+        // The SQLite event log: schema, migrations, group-committed appends, queries, verify.
+        .target(
+            name: "ShiplogStore",
+            dependencies: [
+                "ShiplogModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The Hummingbird application: routes, auth, limits.
+        .target(
+            name: "ShiplogServer",
+            dependencies: [
+                "ShiplogModel",
+                "ShiplogSources",
+                "ShiplogStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The thin CLI: one file per command.
+        .executableTarget(
+            name: "shiplog",
+            dependencies: [
+                "ShiplogModel",
+                "ShiplogSources",
+                "ShiplogStore",
+                "ShiplogServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel"]),
+        .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
+        .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel"]),
+        .testTarget(name: "ShiplogCLITests", dependencies: ["ShiplogModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

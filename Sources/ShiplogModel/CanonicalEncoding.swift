@@ -1,0 +1,114 @@
+import Crypto
+
+extension Event {
+    /// The event as native JSON: absent fields omitted, times in canonical UTC text,
+    /// `hotfix` only when true. `canonicalJSON()` of this is what ids and hashes are made of.
+    public var jsonValue: JSONValue {
+        var m: [(String, JSONValue)] = []
+        func add(_ key: String, _ value: String?) {
+            if let value { m.append((key, .string(value))) }
+        }
+        add("id", id)
+        add("type", type.rawValue)
+        add("service", service)
+        add("environment", environment)
+        add("time", time?.rfc3339)
+        add("version", version)
+        add("artifact", artifact)
+        add("commit", commit)
+        add("commitTime", commitTime?.rfc3339)
+        if !changes.isEmpty {
+            m.append((
+                "changes",
+                .array(changes.map { c in
+                    var cm: [(String, JSONValue)] = [("commit", .string(c.commit))]
+                    if let t = c.time { cm.append(("time", .string(t.rfc3339))) }
+                    return .object(cm)
+                })
+            ))
+        }
+        add("namespace", namespace)
+        add("workload", workload)
+        add("revision", revision)
+        add("changeCause", changeCause)
+        if let incident {
+            var im: [(String, JSONValue)] = [("id", .string(incident.id))]
+            if let s = incident.severity { im.append(("severity", .string(s))) }
+            if let s = incident.title { im.append(("title", .string(s))) }
+            if let s = incident.url { im.append(("url", .string(s))) }
+            m.append(("incident", .object(im)))
+        }
+        add("actor", actor)
+        add("source", source)
+        add("url", url)
+        add("message", message)
+        if hotfix { m.append(("hotfix", .bool(true))) }
+        if !annotations.isEmpty {
+            m.append(("annotations", .object(annotations.map { ($0.key, .string($0.value)) })))
+        }
+        return .object(m)
+    }
+
+    /// Canonical JSON text: sorted keys, no whitespace (see `JSONValue.canonicalJSON()`).
+    public var canonicalJSON: String { jsonValue.canonicalJSON() }
+}
+
+/// Lowercase hexadecimal SHA-256 of a text's UTF-8 bytes.
+public func sha256Hex(_ text: String) -> String {
+    var text = text
+    return text.withUTF8 { hex(SHA256.hash(data: $0)) }
+}
+
+/// Lowercase hexadecimal of any byte sequence.
+public func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Where an event came from: the route or tool that accepted it.
+public enum SourceFormat: String, Sendable, Hashable, CaseIterable {
+    case native, cdevents, github, argocd, alertmanager, kubernetes, cli
+}
+
+/// An event ready for the log: id and time filled in, canonical text computed, raw input kept.
+public struct PreparedEvent: Sendable, Hashable {
+    /// The normalized event; `id` and `time` are never nil here.
+    public var event: Event
+    /// Canonical JSON of `event`; the hash chain covers exactly this text.
+    public var canonical: String
+    /// SHA-256 of the event as sent (before shiplog filled anything in), for idempotency.
+    public var contentDigest: String
+    public var raw: [UInt8]
+    public var format: SourceFormat
+    public var receivedAt: Timestamp
+
+    public var id: String { event.id! }
+    public var time: Timestamp { event.time! }
+
+    /// Fills in what the sender left out and computes the canonical text and content digest.
+    /// An absent `id` is derived from the content including `time` (after defaulting it),
+    /// so a retry with an explicit `time` is a duplicate and two posts without one are not.
+    public init(_ sent: Event, raw: [UInt8], format: SourceFormat, receivedAt: Timestamp) {
+        var event = sent
+        let sentCanonical = sent.canonicalJSON
+        if event.time == nil { event.time = receivedAt }
+        if event.id == nil {
+            var withoutId = event
+            withoutId.id = nil
+            let basis = event.time == sent.time ? sentCanonical : withoutId.canonicalJSON
+            event.id = sha256Hex(basis)
+        }
+        let canonical = (sent.id != nil && sent.time != nil) ? sentCanonical : event.canonicalJSON
+        self.event = event
+        self.canonical = canonical
+        self.contentDigest = sha256Hex(sentCanonical)
+        self.raw = raw
+        self.format = format
+        self.receivedAt = receivedAt
+    }
+}

@@ -1,0 +1,149 @@
+/// What happened: the seven kinds of event shiplog records.
+public enum EventType: String, Sendable, Hashable, CaseIterable, Codable {
+    case deploymentStarted = "deployment.started"
+    case deploymentSucceeded = "deployment.succeeded"
+    case deploymentFailed = "deployment.failed"
+    case deploymentRolledBack = "deployment.rolled_back"
+    case incidentOpened = "incident.opened"
+    case incidentResolved = "incident.resolved"
+    case changeMerged = "change.merged"
+
+    /// A deployment in the DORA sense: succeeded, failed or rolled back (not `started`).
+    public var isDeployment: Bool {
+        self == .deploymentSucceeded || self == .deploymentFailed || self == .deploymentRolledBack
+    }
+
+    public var isIncident: Bool { self == .incidentOpened || self == .incidentResolved }
+
+    /// Whether events of this type must name an environment.
+    public var requiresEnvironment: Bool { self != .changeMerged }
+}
+
+/// One change (commit) that a deployment ships, with when it was committed or merged.
+public struct Change: Sendable, Hashable {
+    public var commit: String
+    public var time: Timestamp?
+
+    public init(commit: String, time: Timestamp? = nil) {
+        self.commit = commit
+        self.time = time
+    }
+}
+
+/// The incident an `incident.*` event is about; `id` pairs an opening with its resolution.
+public struct Incident: Sendable, Hashable {
+    public var id: String
+    public var severity: String?
+    public var title: String?
+    public var url: String?
+
+    public init(id: String, severity: String? = nil, title: String? = nil, url: String? = nil) {
+        self.id = id
+        self.severity = severity
+        self.title = title
+        self.url = url
+    }
+}
+
+/// A shiplog event in the native schema (version 1). See PRODUCT.md §1 for each field.
+public struct Event: Sendable, Hashable {
+    /// Client idempotency key; filled in from the content when absent (see `PreparedEvent`).
+    public var id: String?
+    public var type: EventType
+    public var service: String
+    public var environment: String?
+    /// When it happened; defaults to the time received.
+    public var time: Timestamp?
+    public var version: String?
+    public var artifact: String?
+    public var commit: String?
+    public var commitTime: Timestamp?
+    public var changes: [Change]
+    public var namespace: String?
+    public var workload: String?
+    public var revision: String?
+    public var changeCause: String?
+    public var incident: Incident?
+    public var actor: String?
+    public var source: String?
+    public var url: String?
+    public var message: String?
+    public var hotfix: Bool
+    public var annotations: [String: String]
+
+    public init(
+        id: String? = nil, type: EventType, service: String, environment: String? = nil,
+        time: Timestamp? = nil, version: String? = nil, artifact: String? = nil,
+        commit: String? = nil, commitTime: Timestamp? = nil, changes: [Change] = [],
+        namespace: String? = nil, workload: String? = nil, revision: String? = nil,
+        changeCause: String? = nil, incident: Incident? = nil, actor: String? = nil,
+        source: String? = nil, url: String? = nil, message: String? = nil,
+        hotfix: Bool = false, annotations: [String: String] = [:]
+    ) {
+        self.id = id
+        self.type = type
+        self.service = service
+        self.environment = environment
+        self.time = time
+        self.version = version
+        self.artifact = artifact
+        self.commit = commit
+        self.commitTime = commitTime
+        self.changes = changes
+        self.namespace = namespace
+        self.workload = workload
+        self.revision = revision
+        self.changeCause = changeCause
+        self.incident = incident
+        self.actor = actor
+        self.source = source
+        self.url = url
+        self.message = message
+        self.hotfix = hotfix
+        self.annotations = annotations
+    }
+
+    /// The artifact's identity for promotion tracking: the digest in `artifact` when it has
+    /// one (`…@sha256:…` or a purl's `?digest=`), else `version`.
+    public var artifactIdentity: String? {
+        if let artifact {
+            if let at = artifact.range(of: "@sha256:") {
+                return String(artifact[artifact.index(after: at.lowerBound)...])
+            }
+            if let d = artifact.range(of: "digest=") {
+                let rest = artifact[d.upperBound...]
+                let value = rest.prefix { $0 != "&" && $0 != "#" }
+                if !value.isEmpty { return String(value).replacingPercentEncoding() }
+            }
+        }
+        return version
+    }
+
+    /// The changes this deployment ships: `changes`, else `commit` with `commitTime`.
+    public var shippedChanges: [Change] {
+        if !changes.isEmpty {
+            return changes.map { Change(commit: $0.commit, time: $0.time ?? commitTime) }
+        }
+        if let commit { return [Change(commit: commit, time: commitTime)] }
+        return []
+    }
+}
+
+extension String {
+    func replacingPercentEncoding() -> String {
+        guard contains("%") else { return self }
+        var bytes: [UInt8] = []
+        var it = Array(utf8)[...]
+        while let b = it.popFirst() {
+            if b == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(v)
+                it = it.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

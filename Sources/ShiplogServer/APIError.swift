@@ -1,0 +1,87 @@
+import Hummingbird
+import ShiplogModel
+
+/// An error answered as JSON: `{"error": "…", "field": "…", "events": [{"index": 2, "field": …, "message": …}]}`.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var message: String
+    public var field: String?
+    public var events: [EventValidationError]
+    public var headers: HTTPFields
+
+    public init(
+        _ status: HTTPResponse.Status, _ message: String, field: String? = nil,
+        events: [EventValidationError] = [], headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.message = message
+        self.field = field
+        self.events = events
+        self.headers = headers
+    }
+
+    public var jsonValue: JSONValue {
+        var members: [(String, JSONValue)] = [("error", .string(message))]
+        if let field { members.append(("field", .string(field))) }
+        if !events.isEmpty {
+            var details: [JSONValue] = []
+            for event in events {
+                for error in event.errors {
+                    var d: [(String, JSONValue)] = []
+                    if let index = event.index { d.append(("index", .number(String(index)))) }
+                    d.append(("field", .string(error.field)))
+                    d.append(("message", .string(error.message)))
+                    details.append(.object(d))
+                }
+            }
+            members.append(("events", .array(details)))
+        }
+        return .object(members)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = Response.json(jsonValue, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+}
+
+extension Response {
+    /// A JSON response from a `JSONValue` (compact, keys in their given order).
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var text = ""
+        value.writeCompact(into: &text)
+        text += "\n"
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON with keys in their given order (for responses; canonical form sorts them).
+    func writeCompact(into out: inout String) {
+        switch self {
+        case .array(let elements):
+            out += "["
+            for (i, e) in elements.enumerated() {
+                if i > 0 { out += "," }
+                e.writeCompact(into: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, (k, v)) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.string(k).writeCanonical(into: &out)
+                out += ":"
+                v.writeCompact(into: &out)
+            }
+            out += "}"
+        default:
+            writeCanonical(into: &out)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Logging
+import ShiplogStore
+
+/// Settings of `shiplog serve`.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var writeToken: String?
+    public var readToken: String?
+    /// Accept unauthenticated writes on a non-loopback address.
+    public var insecure = false
+    public var maxBodyBytes = 1 << 20
+
+    public init() {}
+
+    /// Whether `host` only reaches this machine.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// Refuses unsafe settings: writes open to the network without a token.
+    public func validate() throws {
+        if !isLoopback, writeToken == nil, !insecure {
+            throw ConfigurationError(
+                "refusing to listen on \(host) without a write token: set --write-token or SHIPLOG_WRITE_TOKEN (or pass --insecure to accept unauthenticated writes)"
+            )
+        }
+        if maxBodyBytes < 1024 { throw ConfigurationError("--max-body must be at least 1024 bytes") }
+        if let t = writeToken, t.isEmpty { throw ConfigurationError("the write token is empty") }
+        if let t = readToken, t.isEmpty { throw ConfigurationError("the read token is empty") }
+    }
+}
+
+/// A setting that shiplog refuses to start with.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The routes, in one place: each controller adds its collection.
+public func buildRouter(configuration: ServerConfiguration, log: any EventLog) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken))
+    let ingest = Ingest(log: log, maxBodyBytes: configuration.maxBodyBytes)
+    router.addRoutes(HealthController(log: log).routes)
+    router.addRoutes(EventsController(ingest: ingest).routes, atPath: "/api/v1/events")
+    return router
+}
+
+/// The whole service, ready to run; `onRunning` receives the bound port (useful with `--port 0`).
+public func buildApplication(
+    configuration: ServerConfiguration, log: any EventLog, logger: Logger,
+    onRunning: @escaping @Sendable (Int) -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    try configuration.validate()
+    let router = buildRouter(configuration: configuration, log: log)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shiplog"),
+        onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}

@@ -1,0 +1,53 @@
+import Crypto
+import Foundation
+import Hummingbird
+
+/// Bearer-token checks: writes (every non-GET route) need the write token when one is set;
+/// reads need the read token (or the write token) when a read token is set.
+/// `/healthz` and `/readyz` stay open for probes.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let writeToken: String?
+    let readToken: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path == "/healthz" || path == "/readyz" { return try await next(request, context) }
+        let isRead = request.method == .get || request.method == .head
+        let presented = bearerToken(request)
+        if isRead {
+            if let readToken {
+                guard let presented,
+                    constantTimeEquals(presented, readToken) || writeToken.map({ constantTimeEquals(presented, $0) }) == true
+                else { throw unauthorized("this route needs the read token: Authorization: Bearer <token>") }
+            }
+        } else if let writeToken, !isSignedWebhook(path) {
+            guard let presented, constantTimeEquals(presented, writeToken) else {
+                throw unauthorized("writes need the write token: Authorization: Bearer <token>")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// Routes whose sender signs the body instead of sending a token (checked by the route).
+    func isSignedWebhook(_ path: String) -> Bool { path == "/api/v1/webhooks/github" }
+
+    func bearerToken(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let prefix = "Bearer "
+        guard header.count > prefix.count, header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+    }
+
+    func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer realm=\"shiplog\""])
+    }
+}
+
+/// Compares two secrets in time that depends only on their lengths' digests, not on where they differ.
+func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let da = Array(SHA256.hash(data: Array(a.utf8)))
+    let db = Array(SHA256.hash(data: Array(b.utf8)))
+    var diff: UInt8 = 0
+    for i in 0..<da.count { diff |= da[i] ^ db[i] }
+    return diff == 0
+}

@@ -1,0 +1,175 @@
+import ShiplogModel
+
+/// The append-only event log, whatever holds it. SQLite is the embedded implementation;
+/// a second backend implements this same protocol and passes the same test suite.
+public protocol EventLog: Sendable {
+    /// Appends one submission (a single event or a batch) durably, all or nothing.
+    /// Returns after the transaction holding it is committed and synced.
+    /// - Throws: `AppendError.conflict` when an id is already taken by different content.
+    func append(_ events: [PreparedEvent]) async throws -> [AppendOutcome]
+
+    /// One page of history, newest first by `time` (ties by sequence).
+    func page(_ query: EventQuery) async throws -> EventPage
+
+    /// Stored events in sequence order, after `sequence`, at most `limit` of them.
+    func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent]
+
+    /// The sequence number of the newest row (0 for an empty log).
+    func lastSequence() async throws -> Int64
+
+    /// Walks the hash chain and checks the append-only schema.
+    func verify() async throws -> VerifyReport
+}
+
+/// What happened to one appended event.
+public enum AppendOutcome: Sendable, Hashable {
+    /// Written with this sequence number.
+    case created(Int64)
+    /// Already in the log with the same content, at this sequence number; nothing written.
+    case duplicate(Int64)
+
+    public var sequence: Int64 {
+        switch self {
+        case .created(let s), .duplicate(let s): s
+        }
+    }
+
+    public var isDuplicate: Bool {
+        if case .duplicate = self { return true }
+        return false
+    }
+}
+
+/// Why an append wrote nothing.
+public enum AppendError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The event at `index` reuses `id`, which the log holds (at `existing`) with other content.
+    case conflict(index: Int, id: String, existing: Int64)
+
+    public var description: String {
+        switch self {
+        case let .conflict(index, id, existing):
+            "event \(index): id \"\(id)\" is already recorded (sequence \(existing)) with different content"
+        }
+    }
+}
+
+/// A row of the log.
+public struct StoredEvent: Sendable, Hashable {
+    public var sequence: Int64
+    public var event: Event
+    public var receivedAt: Timestamp
+    public var format: SourceFormat
+
+    public init(sequence: Int64, event: Event, receivedAt: Timestamp, format: SourceFormat) {
+        self.sequence = sequence
+        self.event = event
+        self.receivedAt = receivedAt
+        self.format = format
+    }
+
+    /// The record as the API and `events list --format json` show it.
+    public var jsonValue: JSONValue {
+        .object([
+            ("sequence", .number(String(sequence))),
+            ("receivedAt", .string(receivedAt.rfc3339)),
+            ("format", .string(format.rawValue)),
+            ("event", event.jsonValue),
+        ])
+    }
+}
+
+/// Filters and position for reading history.
+public struct EventQuery: Sendable, Hashable {
+    public var environment: String?
+    public var service: String?
+    public var type: EventType?
+    /// Only events with `time >= since`.
+    public var since: Timestamp?
+    /// Only events with `time < until`.
+    public var until: Timestamp?
+    public var limit: Int
+    /// Where the previous page ended; from `EventPage.next`.
+    public var cursor: EventCursor?
+
+    public static let maxLimit = 1000
+
+    public init(
+        environment: String? = nil, service: String? = nil, type: EventType? = nil,
+        since: Timestamp? = nil, until: Timestamp? = nil, limit: Int = 100, cursor: EventCursor? = nil
+    ) {
+        self.environment = environment
+        self.service = service
+        self.type = type
+        self.since = since
+        self.until = until
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// The position after the last event of a page: opaque text to clients.
+public struct EventCursor: Sendable, Hashable {
+    public var time: Timestamp
+    public var sequence: Int64
+
+    public init(time: Timestamp, sequence: Int64) {
+        self.time = time
+        self.sequence = sequence
+    }
+
+    /// URL-safe opaque text.
+    public var token: String {
+        let plain = "v1:\(time.nanoseconds):\(sequence)"
+        return hex(plain.utf8)
+    }
+
+    public init?(token: String) {
+        guard token.utf8.count % 2 == 0, token.utf8.count <= 128 else { return nil }
+        var bytes: [UInt8] = []
+        var it = Array(token.utf8)[...]
+        while !it.isEmpty {
+            guard let b = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(b)
+            it = it.dropFirst(2)
+        }
+        let parts = String(decoding: bytes, as: UTF8.self).split(separator: ":")
+        guard parts.count == 3, parts[0] == "v1", let t = Int64(parts[1]), let s = Int64(parts[2]) else { return nil }
+        self.time = Timestamp(nanoseconds: t)
+        self.sequence = s
+    }
+}
+
+/// One page of history and where the next one starts (nil on the last page).
+public struct EventPage: Sendable, Hashable {
+    public var events: [StoredEvent]
+    public var next: EventCursor?
+
+    public init(events: [StoredEvent], next: EventCursor?) {
+        self.events = events
+        self.next = next
+    }
+}
+
+/// The result of walking the hash chain.
+public struct VerifyReport: Sendable, Hashable {
+    public var rowsChecked: Int64
+    /// The first row that does not verify, with the reason; nil when the log is intact.
+    public var firstBroken: (sequence: Int64, reason: String)? {
+        get { brokenSequence.map { ($0, brokenReason ?? "") } }
+        set {
+            brokenSequence = newValue?.sequence
+            brokenReason = newValue?.reason
+        }
+    }
+    public var brokenSequence: Int64?
+    public var brokenReason: String?
+    /// Problems with the schema itself (a missing append-only trigger).
+    public var schemaProblems: [String]
+
+    public var isIntact: Bool { brokenSequence == nil && schemaProblems.isEmpty }
+
+    public init(rowsChecked: Int64 = 0, schemaProblems: [String] = []) {
+        self.rowsChecked = rowsChecked
+        self.schemaProblems = schemaProblems
+    }
+}

@@ -1,0 +1,377 @@
+import Crypto
+import Foundation
+import GRDB
+import ShiplogModel
+
+/// Why the store could not be opened or read.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case newerSchema(path: String, unknown: [String])
+    case missingDatabase(path: String)
+    case corruptRow(sequence: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .newerSchema(path, unknown):
+            "\(path) was written by a newer shiplog (schema migrations \(unknown.joined(separator: ", ")) are unknown to this binary); upgrade shiplog to read it"
+        case let .missingDatabase(path):
+            "no event log at \(path) (set --db or SHIPLOG_DB, or record an event first)"
+        case let .corruptRow(sequence, reason):
+            "row \(sequence) cannot be read: \(reason); run `shiplog verify`"
+        }
+    }
+}
+
+/// The embedded event log: one SQLite file in WAL mode, written through group commit.
+public final class SQLiteEventLog: EventLog {
+    public struct Options: Sendable {
+        /// Share one transaction among concurrent appends (off only to measure what it buys).
+        public var groupCommit = true
+        /// How long a writer waits for another process's write lock before failing.
+        public var busyTimeout: TimeInterval = 30
+        /// Refuse to create the file when it does not exist (for read-only commands).
+        public var mustExist = false
+
+        public init(groupCommit: Bool = true, busyTimeout: TimeInterval = 30, mustExist: Bool = false) {
+            self.groupCommit = groupCommit
+            self.busyTimeout = busyTimeout
+            self.mustExist = mustExist
+        }
+    }
+
+    public let path: String
+    let pool: DatabasePool
+    private let committer: GroupCommitter
+
+    public init(path: String, options: Options = Options()) throws {
+        if options.mustExist, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.missingDatabase(path: path)
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(options.busyTimeout)
+        config.prepareDatabase { db in
+            // Durable before acknowledged: every commit is synced, also in WAL mode.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        let pool = try DatabasePool(path: path, configuration: config)
+        self.pool = pool
+        let migrator = Schema.migrator
+        try pool.read { db in
+            if try migrator.hasBeenSuperseded(db) {
+                let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+                throw StoreError.newerSchema(path: path, unknown: unknown)
+            }
+        }
+        try migrator.migrate(pool)
+        committer = GroupCommitter(enabled: options.groupCommit) { submissions in
+            do {
+                return try await pool.writeWithoutTransaction { db in
+                    try Self.writeGroup(submissions, db: db)
+                }
+            } catch {
+                return submissions.map { _ in .failure(error) }
+            }
+        }
+    }
+
+    /// Closes every connection; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+
+    // MARK: Appending
+
+    public func append(_ events: [PreparedEvent]) async throws -> [AppendOutcome] {
+        try await committer.submit(events).get()
+    }
+
+    /// Statistics of group commit so far: transactions written and the largest group.
+    public func groupCommitStatistics() async -> (transactions: Int, largestGroup: Int) {
+        await committer.statistics()
+    }
+
+    /// One transaction holding every submission; each in its own savepoint so that one
+    /// conflicting submission fails alone.
+    static func writeGroup(_ submissions: [[PreparedEvent]], db: Database) throws -> [Result<[AppendOutcome], any Error>] {
+        var results: [Result<[AppendOutcome], any Error>] = []
+        try db.inTransaction(.immediate) {
+            var tip = try ChainTip.read(db)
+            for submission in submissions {
+                let saved = tip
+                var outcomes: [AppendOutcome] = []
+                do {
+                    try db.inSavepoint {
+                        for (index, event) in submission.enumerated() {
+                            outcomes.append(try insert(event, index: index, tip: &tip, db: db))
+                        }
+                        return .commit
+                    }
+                    results.append(.success(outcomes))
+                } catch let error as AppendError {
+                    tip = saved
+                    results.append(.failure(error))
+                }
+            }
+            return .commit
+        }
+        return results
+    }
+
+    /// The newest row's sequence and hash; each new row chains onto it.
+    struct ChainTip {
+        var sequence: Int64
+        var hash: [UInt8]
+
+        static func read(_ db: Database) throws -> ChainTip {
+            if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") {
+                let hash: Data = row["hash"]
+                return ChainTip(sequence: row["seq"], hash: Array(hash))
+            }
+            return ChainTip(sequence: 0, hash: [])
+        }
+    }
+
+    /// `SHA-256(previous hash ‖ canonical event)`; the first row's previous hash is empty.
+    static func chainHash(previous: [UInt8], canonical: String) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        var text = canonical
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return Array(hasher.finalize())
+    }
+
+    static func insert(_ event: PreparedEvent, index: Int, tip: inout ChainTip, db: Database) throws -> AppendOutcome {
+        let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")
+        if let row = try Row.fetchOne(lookup, arguments: [event.id]) {
+            let seq: Int64 = row[0]
+            let digest: String = row[1]
+            guard digest == event.contentDigest else {
+                throw AppendError.conflict(index: index, id: event.id, existing: seq)
+            }
+            return .duplicate(seq)
+        }
+        let sequence = tip.sequence + 1
+        let hash = chainHash(previous: tip.hash, canonical: event.canonical)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns,
+                                format, content_digest, event, raw, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [
+            sequence, event.id, event.event.type.rawValue, event.event.service, event.event.environment,
+            event.time.nanoseconds, event.receivedAt.nanoseconds, event.format.rawValue,
+            event.contentDigest, event.canonical, Data(event.raw), Data(hash),
+        ])
+        tip = ChainTip(sequence: sequence, hash: hash)
+        return .created(sequence)
+    }
+
+    // MARK: Bulk import
+
+    /// Totals of a bulk import.
+    public struct ImportResult: Sendable, Hashable {
+        public var created = 0
+        public var duplicates = 0
+    }
+
+    /// Checks, without writing, that no event reuses an id the log holds with other content.
+    public func firstConflict(in events: [PreparedEvent]) throws -> AppendError? {
+        try pool.read { db in
+            let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")
+            for (index, event) in events.enumerated() {
+                if let row = try Row.fetchOne(lookup, arguments: [event.id]) {
+                    let digest: String = row[1]
+                    if digest != event.contentDigest {
+                        return AppendError.conflict(index: index, id: event.id, existing: row[0])
+                    }
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Writes already validated events in large transactions (for `events import`).
+    /// Call `firstConflict(in:)` first: a conflict found here stops the import after the
+    /// transactions already committed.
+    public func importEvents(
+        _ events: [PreparedEvent], transactionSize: Int = 50_000, progress: (Int) -> Void = { _ in }
+    ) throws -> ImportResult {
+        var result = ImportResult()
+        var start = 0
+        while start < events.count {
+            let end = min(start + transactionSize, events.count)
+            let chunk = events[start..<end]
+            let outcomes: [AppendOutcome] = try pool.writeWithoutTransaction { db in
+                var outcomes: [AppendOutcome] = []
+                outcomes.reserveCapacity(chunk.count)
+                try db.inTransaction(.immediate) {
+                    var tip = try ChainTip.read(db)
+                    for (offset, event) in chunk.enumerated() {
+                        outcomes.append(try Self.insert(event, index: start + offset, tip: &tip, db: db))
+                    }
+                    return .commit
+                }
+                return outcomes
+            }
+            for o in outcomes {
+                if o.isDuplicate { result.duplicates += 1 } else { result.created += 1 }
+            }
+            start = end
+            progress(end)
+        }
+        return result
+    }
+
+    // MARK: Reading
+
+    public func lastSequence() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 }
+    }
+
+    public func page(_ query: EventQuery) async throws -> EventPage {
+        try await pool.read { db in try Self.page(query, db: db) }
+    }
+
+    /// Synchronous form of `page(_:)` for the CLI.
+    public func pageNow(_ query: EventQuery) throws -> EventPage {
+        try pool.read { db in try Self.page(query, db: db) }
+    }
+
+    static func page(_ query: EventQuery, db: Database) throws -> EventPage {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let env = query.environment {
+            conditions.append("environment = ?")
+            arguments += [env]
+        }
+        if let service = query.service {
+            conditions.append("service = ?")
+            arguments += [service]
+        }
+        if let type = query.type {
+            conditions.append("type = ?")
+            arguments += [type.rawValue]
+        }
+        if let since = query.since {
+            conditions.append("time_ns >= ?")
+            arguments += [since.nanoseconds]
+        }
+        if let until = query.until {
+            conditions.append("time_ns < ?")
+            arguments += [until.nanoseconds]
+        }
+        if let cursor = query.cursor {
+            conditions.append("(time_ns < ? OR (time_ns = ? AND seq < ?))")
+            arguments += [cursor.time.nanoseconds, cursor.time.nanoseconds, cursor.sequence]
+        }
+        let limit = max(1, min(query.limit, EventQuery.maxLimit))
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = """
+            SELECT seq, event, received_ns, format, time_ns FROM events \(whereClause)
+            ORDER BY time_ns DESC, seq DESC LIMIT \(limit + 1)
+            """
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        var events: [StoredEvent] = []
+        for row in rows.prefix(limit) {
+            events.append(try decode(row))
+        }
+        var next: EventCursor? = nil
+        if rows.count > limit, let last = events.last {
+            next = EventCursor(time: last.event.time!, sequence: last.sequence)
+        }
+        return EventPage(events: events, next: next)
+    }
+
+    public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT seq, event, received_ns, format FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [sequence, limit]
+            ).map(Self.decode)
+        }
+    }
+
+    static func decode(_ row: Row) throws -> StoredEvent {
+        let sequence: Int64 = row[0]
+        let text: String = row[1]
+        let event: Event
+        do {
+            let json = try JSONValue.parse(text)
+            event = try Event.validate(json, now: nil).get()
+        } catch {
+            throw StoreError.corruptRow(sequence: sequence, reason: "\(error)")
+        }
+        let format = SourceFormat(rawValue: row[3]) ?? .native
+        return StoredEvent(sequence: sequence, event: event, receivedAt: Timestamp(nanoseconds: row[2]), format: format)
+    }
+
+    // MARK: Verification
+
+    public func verify() async throws -> VerifyReport {
+        try await pool.read { db in try Self.verify(db) }
+    }
+
+    /// Synchronous form of `verify()` for the CLI.
+    public func verifyNow() throws -> VerifyReport {
+        try pool.read { db in try Self.verify(db) }
+    }
+
+    /// The hash of the newest row: record it somewhere else to detect a truncated tail later.
+    public func headHash() throws -> String? {
+        try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT hash FROM events ORDER BY seq DESC LIMIT 1").map { hex($0) }
+        }
+    }
+
+    static func verify(_ db: Database) throws -> VerifyReport {
+        var report = VerifyReport()
+        let triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")
+        for name in Schema.appendOnlyTriggers {
+            guard let row = triggers.first(where: { ($0["name"] as String) == name }) else {
+                report.schemaProblems.append("trigger \(name) is missing: the log is not append-only")
+                continue
+            }
+            let sql: String = row["sql"]
+            if !sql.contains("RAISE(ABORT") {
+                report.schemaProblems.append("trigger \(name) was altered: it no longer refuses the change")
+            }
+        }
+        var previous: [UInt8] = []
+        var expected: Int64 = 1
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT seq, event_id, type, service, environment, time_ns, event, hash FROM events ORDER BY seq")
+        while let row = try cursor.next() {
+            let sequence: Int64 = row[0]
+            func broken(_ reason: String) -> VerifyReport {
+                report.brokenSequence = sequence
+                report.brokenReason = reason
+                return report
+            }
+            if sequence != expected {
+                return broken("expected sequence \(expected) here: rows \(expected)…\(sequence - 1) are missing")
+            }
+            let canonical: String = row[6]
+            let stored: Data = row[7]
+            let hash = chainHash(previous: previous, canonical: canonical)
+            if Array(stored) != hash {
+                return broken("hash does not match SHA-256(previous hash ‖ event): the row or one before it was changed")
+            }
+            guard let json = try? JSONValue.parse(canonical), case .success(let event) = Event.validate(json, now: nil) else {
+                return broken("the stored event is not a valid event")
+            }
+            if event.canonicalJSON != canonical {
+                return broken("the stored event is not in canonical form")
+            }
+            let environment: String? = row[4]
+            if event.id != row[1] || event.type.rawValue != (row[2] as String) || event.service != (row[3] as String)
+                || event.environment != environment || event.time?.nanoseconds != (row[5] as Int64)
+            {
+                return broken("the indexed columns (id, type, service, environment, time) disagree with the hashed event")
+            }
+            previous = hash
+            expected += 1
+            report.rowsChecked += 1
+        }
+        return report
+    }
+}

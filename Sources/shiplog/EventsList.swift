@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import ShiplogModel
+import ShiplogStore
+
+struct EventsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Show history, newest first by time (ties by sequence)."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, ndjson
+    }
+
+    @OptionGroup var log: LogOptions
+    @Option(name: [.customLong("env"), .customLong("environment")], help: "Only this environment.") var env: String?
+    @Option(help: "Only this service.") var service: String?
+    @Option(help: "Only this event type.") var type: String?
+    @Option(help: "From this time on: a span back from now (30m, 12h, 7d, 2w) or RFC 3339.") var since: String?
+    @Option(help: "Before this time: a span back from now or RFC 3339.") var until: String?
+    @Option(help: "At most this many events.") var limit = 50
+    @Option(help: "table, json or ndjson.") var format: Format = .table
+
+    func query() throws -> EventQuery {
+        var q = EventQuery()
+        if let env {
+            guard Event.isValidName(env) else { throw CLIError("--env \(env): not a valid environment name") }
+            q.environment = env
+        }
+        if let service {
+            guard Event.isValidName(service) else { throw CLIError("--service \(service): not a valid service name") }
+            q.service = service
+        }
+        if let type {
+            guard let t = EventType(rawValue: type) else {
+                throw CLIError("--type \(type): expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            q.type = t
+        }
+        let now = Timestamp.now()
+        if let since {
+            guard let t = Timestamp.parseBound(since, now: now) else { throw CLIError("--since \(since): expected a span like 7d or an RFC 3339 time") }
+            q.since = t
+        }
+        if let until {
+            guard let t = Timestamp.parseBound(until, now: now) else { throw CLIError("--until \(until): expected a span like 7d or an RFC 3339 time") }
+            q.until = t
+        }
+        guard limit >= 1 else { throw CLIError("--limit must be at least 1") }
+        return q
+    }
+
+    func run() async throws {
+        var q = try query()
+        var events: [StoredEvent] = []
+        if let client = try log.client {
+            var cursor: String? = nil
+            repeat {
+                var params: [(String, String)] = [("limit", String(min(EventQuery.maxLimit, limit - events.count)))]
+                if let env { params.append(("environment", env)) }
+                if let service { params.append(("service", service)) }
+                if let type { params.append(("type", type)) }
+                if let s = q.since { params.append(("since", s.rfc3339)) }
+                if let u = q.until { params.append(("until", u.rfc3339)) }
+                if let cursor { params.append(("cursor", cursor)) }
+                let (status, body) = try await client.send("GET", "api/v1/events", query: params)
+                guard status == 200 else { throw CLIError(ServerClient.errorText(status, body)) }
+                for item in body["events"]?.arrayValue ?? [] {
+                    guard let e = StoredEvent(json: item) else { throw CLIError("the server sent an event this client cannot read") }
+                    events.append(e)
+                }
+                cursor = body["next"]?.stringValue
+            } while cursor != nil && events.count < limit
+        } else {
+            let store = try log.openLog(mustExist: true)
+            repeat {
+                q.limit = min(EventQuery.maxLimit, limit - events.count)
+                let page = try store.pageNow(q)
+                events += page.events
+                q.cursor = page.next
+            } while q.cursor != nil && events.count < limit
+        }
+        switch format {
+        case .json:
+            print(JSONValue.array(events.map(\.jsonValue)).canonicalJSON())
+        case .ndjson:
+            for e in events { print(e.jsonValue.canonicalJSON()) }
+        case .table:
+            printTable(events)
+        }
+    }
+
+    func printTable(_ events: [StoredEvent]) {
+        let header = ["TIME", "SEQ", "TYPE", "SERVICE", "ENVIRONMENT", "VERSION", "COMMIT", "ACTOR"]
+        let rows = events.map { s -> [String] in
+            let e = s.event
+            return [
+                e.time?.rfc3339 ?? "", String(s.sequence), e.type.rawValue, e.service, e.environment ?? "-",
+                e.version ?? e.incident?.id ?? "-", e.commit.map { String($0.prefix(12)) } ?? "-", e.actor ?? "-",
+            ]
+        }
+        if rows.isEmpty {
+            printError("no events match")
+            return
+        }
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], min(cell.count, 40)) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let cell = c.count > 40 ? String(c.prefix(39)) + "…" : c
+                return i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        print(line(header))
+        for row in rows { print(line(row)) }
+    }
+}
+
+extension StoredEvent {
+    /// Reads a record as the API sends it.
+    init?(json: JSONValue) {
+        guard case .number(let n)? = json["sequence"], let seq = Int64(n),
+            let received = json["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
+            let format = json["format"]?.stringValue.flatMap(SourceFormat.init(rawValue:)),
+            let eventJSON = json["event"], case .success(let event) = Event.validate(eventJSON, now: nil)
+        else { return nil }
+        self.init(sequence: seq, event: event, receivedAt: received, format: format)
+    }
+}

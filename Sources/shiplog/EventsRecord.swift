@@ -1,0 +1,135 @@
+import ArgumentParser
+import ShiplogModel
+import ShiplogSources
+import ShiplogStore
+
+struct EventsRecord: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record one event (for a CI step).",
+        discussion: """
+            Sends no time unless --time is given, so a retried step is recognized as a duplicate \
+            when it passes the same --id. Example:
+              shiplog events record --type deployment.succeeded --service checkout --env production \\
+                --version 1.4.2 --commit 9f1c2e7 --id "$CI_PIPELINE_ID-production"
+            """
+    )
+
+    @OptionGroup var log: LogOptions
+
+    @Option(help: ArgumentHelp("One of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"))
+    var type: String
+    @Option(help: "The service name.") var service: String
+    @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (not needed for change.merged).")
+    var env: String?
+    @Option(help: "Idempotency key (≤ 200 characters); a retry with the same id is not recorded twice.") var id: String?
+    @Option(help: "When it happened, RFC 3339 (default: now).") var time: String?
+    @Option(help: "The artifact's version (image tag, chart version).") var version: String?
+    @Option(help: "Full artifact reference: image with digest, or a purl.") var artifact: String?
+    @Option(help: "The commit this deployment ships.") var commit: String?
+    @Option(help: "When that commit was made or merged, RFC 3339.") var commitTime: String?
+    @Option(name: .customLong("change"), help: ArgumentHelp("A change shipped, as SHA or SHA@RFC3339-time (repeatable).", valueName: "sha[@time]"))
+    var changes: [String] = []
+    @Option(help: "Kubernetes namespace.") var namespace: String?
+    @Option(help: "Kubernetes workload (Deployment name).") var workload: String?
+    @Option(help: "Rollout revision.") var revision: String?
+    @Option(help: "kubernetes.io/change-cause.") var changeCause: String?
+    @Option(help: "Incident id (incident events).") var incidentId: String?
+    @Option(help: "Incident severity.") var incidentSeverity: String?
+    @Option(help: "Incident title.") var incidentTitle: String?
+    @Option(help: "Incident link.") var incidentUrl: String?
+    @Option(help: "Who did it.") var actor: String?
+    @Option(help: "Which system reports it.") var source: String?
+    @Option(help: "Link to the run.") var url: String?
+    @Option(help: "Free text.") var message: String?
+    @Flag(help: "Unplanned work to fix a user-facing bug (counts as rework).") var hotfix = false
+    @Option(name: .customLong("annotation"), help: ArgumentHelp("key=value (repeatable).", valueName: "key=value"))
+    var annotations: [String] = []
+
+    /// The event as native JSON, so the one validation of the model applies.
+    func eventJSON() throws -> JSONValue {
+        var m: [(String, JSONValue)] = []
+        func add(_ key: String, _ value: String?) { if let value { m.append((key, .string(value))) } }
+        add("id", id)
+        add("type", type)
+        add("service", service)
+        add("environment", env)
+        add("time", time)
+        add("version", version)
+        add("artifact", artifact)
+        add("commit", commit)
+        add("commitTime", commitTime)
+        if !changes.isEmpty {
+            m.append(("changes", .array(changes.map { spec in
+                let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
+                var c: [(String, JSONValue)] = [("commit", .string(parts.first ?? ""))]
+                if parts.count == 2 { c.append(("time", .string(parts[1]))) }
+                return .object(c)
+            })))
+        }
+        add("namespace", namespace)
+        add("workload", workload)
+        add("revision", revision)
+        add("changeCause", changeCause)
+        if incidentId != nil || incidentSeverity != nil || incidentTitle != nil || incidentUrl != nil {
+            var i: [(String, JSONValue)] = []
+            if let incidentId { i.append(("id", .string(incidentId))) }
+            if let incidentSeverity { i.append(("severity", .string(incidentSeverity))) }
+            if let incidentTitle { i.append(("title", .string(incidentTitle))) }
+            if let incidentUrl { i.append(("url", .string(incidentUrl))) }
+            m.append(("incident", .object(i)))
+        }
+        add("actor", actor)
+        add("source", source)
+        add("url", url)
+        add("message", message)
+        if hotfix { m.append(("hotfix", .bool(true))) }
+        if !annotations.isEmpty {
+            var a: [(String, JSONValue)] = []
+            for spec in annotations {
+                guard let eq = spec.firstIndex(of: "=") else { throw CLIError("--annotation \(spec): expected key=value") }
+                a.append((String(spec[..<eq]), .string(String(spec[spec.index(after: eq)...]))))
+            }
+            m.append(("annotations", .object(a)))
+        }
+        return .object(m)
+    }
+
+    func run() async throws {
+        let json = try eventJSON()
+        let now = Timestamp.now()
+        let event: Event
+        switch Event.validate(json, now: now) {
+        case .success(let e): event = e
+        case .failure(let e):
+            throw CLIError("invalid event: " + e.errors.map { "\(optionName($0.field)): \($0.message)" }.joined(separator: "; "))
+        }
+        let body = Array(json.canonicalJSON().utf8)
+        if let client = try log.client {
+            let (status, answer) = try await client.send("POST", "api/v1/events", body: body)
+            guard status == 200 || status == 201 else { throw CLIError(ServerClient.errorText(status, answer)) }
+            let seq = answer["sequence"].flatMap { if case .number(let n) = $0 { n } else { nil } } ?? "?"
+            print(status == 200 ? "duplicate of event \(seq) (nothing recorded)" : "recorded event \(seq)")
+            return
+        }
+        let prepared = PreparedEvent(event, raw: body, format: .cli, receivedAt: now)
+        let store = try log.openLog()
+        do {
+            let outcome = try await store.append([prepared])[0]
+            print(outcome.isDuplicate ? "duplicate of event \(outcome.sequence) (nothing recorded)" : "recorded event \(outcome.sequence)")
+        } catch AppendError.conflict(_, let id, let existing) {
+            throw CLIError("id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was recorded")
+        }
+        try store.close()
+    }
+
+    /// `commitTime` → `--commit-time`, so the message names what the user typed.
+    func optionName(_ field: String) -> String {
+        let map = ["environment": "--env", "commitTime": "--commit-time", "changeCause": "--change-cause", "incident.id": "--incident-id"]
+        if let m = map[field] { return m }
+        if field.hasPrefix("changes[") { return "--change" }
+        if field.hasPrefix("annotations.") { return "--annotation " + field.dropFirst("annotations.".count) }
+        if field.hasPrefix("incident.") { return "--incident-" + field.dropFirst("incident.".count) }
+        return field.isEmpty ? "event" : "--" + field
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import ShiplogStore
+
+/// Where events are read from and written to: a local database file or a shiplog server.
+struct LogOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("A shiplog server to use instead of a local file (env SHIPLOG_SERVER; token from SHIPLOG_TOKEN).", valueName: "url"))
+    var server: String?
+
+    var databasePath: String {
+        db ?? ProcessInfo.processInfo.environment["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
+    }
+
+    /// The server to talk to, when one is named by flag or environment (a `--db` flag wins over the environment).
+    var serverURL: String? {
+        if let server { return server }
+        if db != nil { return nil }
+        return ProcessInfo.processInfo.environment["SHIPLOG_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    var client: ServerClient? {
+        get throws {
+            guard let url = serverURL else { return nil }
+            return try ServerClient(base: url, token: ProcessInfo.processInfo.environment["SHIPLOG_TOKEN"])
+        }
+    }
+
+    func openLog(mustExist: Bool = false) throws -> SQLiteEventLog {
+        try SQLiteEventLog(path: databasePath, options: .init(mustExist: mustExist))
+    }
+}
+
+/// Something the user did wrong: printed to stderr without a stack of context, exit 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

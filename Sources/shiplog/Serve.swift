@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ShiplogServer
+import ShiplogStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP service: ingest, history API, health.",
+        discussion: """
+            Binds 127.0.0.1 by default and then accepts writes without a token. On any other \
+            address it refuses to start without --write-token (or SHIPLOG_WRITE_TOKEN) unless \
+            --insecure is given. Stops gracefully on SIGTERM and SIGINT.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"))
+    var db: String?
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
+    @Option(help: "Bearer token required for writes (env SHIPLOG_WRITE_TOKEN).") var writeToken: String?
+    @Option(help: "Bearer token required for reads (env SHIPLOG_READ_TOKEN).") var readToken: String?
+    @Flag(help: "Accept unauthenticated writes on a non-loopback address.") var insecure = false
+    @Option(help: "Largest request body, in bytes.") var maxBody = 1 << 20
+    @Option(help: "The pipeline's environments in promotion order; the last is production.")
+    var pipeline = "dev,staging,production"
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.writeToken = writeToken ?? env["SHIPLOG_WRITE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.readToken = readToken ?? env["SHIPLOG_READ_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.insecure = insecure
+        configuration.maxBodyBytes = maxBody
+        guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level \(logLevel): not a log level") }
+        do {
+            try configuration.validate()
+        } catch let error as ConfigurationError {
+            throw CLIError(error.description)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "shiplog")
+        let path = db ?? env["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
+        let store = try SQLiteEventLog(path: path)
+        let host = configuration.host
+        let app = try buildApplication(configuration: configuration, log: store, logger: logger) { port in
+            FileHandle.standardOutput.write(Data("shiplog listening on http://\(host):\(port) (database \(path))\n".utf8))
+        }
+        try await app.runService()
+        try store.close()
+        logger.info("stopped; event log closed")
+    }
+}
