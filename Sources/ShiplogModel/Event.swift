@@ -107,13 +107,13 @@ public struct Event: Sendable, Hashable {
     /// one (`…@sha256:…` or a purl's `?digest=`), else `version`.
     public var artifactIdentity: String? {
         if let artifact {
-            if let at = artifact.range(of: "@sha256:") {
-                return String(artifact[artifact.index(after: at.lowerBound)...])
-            }
-            if let d = artifact.range(of: "digest=") {
-                let rest = artifact[d.upperBound...]
-                let value = rest.prefix { $0 != "&" && $0 != "#" }
-                if !value.isEmpty { return String(value).replacingPercentEncoding() }
+            let decoded = artifact.replacingPercentEncoding()
+            for marker in ["@sha256:", "@sha512:", "digest=sha256:", "digest=sha512:"] {
+                if let r = decoded.range(of: marker) {
+                    let start = decoded.index(r.upperBound, offsetBy: -7)  // keep the "sha256:" prefix
+                    let digest = decoded[start...].prefix { $0 != "?" && $0 != "&" && $0 != "#" }
+                    if digest.count > 7 { return String(digest) }
+                }
             }
         }
         return version

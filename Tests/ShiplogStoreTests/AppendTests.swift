@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import ShiplogModel
+@testable import ShiplogStore
+
+@Suite struct AppendTests {
+    let dir = TemporaryDirectory()
+
+    @Test func appendsWithIncreasingSequencesAndReadsBack() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        let a = try await log.append([makeEvent("e1", version: "1")])
+        let b = try await log.append([makeEvent("e2", minute: 1), makeEvent("e3", minute: 2)])
+        #expect(a == [.created(1)])
+        #expect(b == [.created(2), .created(3)])
+        #expect(try await log.lastSequence() == 3)
+        let stored = try await log.events(after: 0, limit: 10)
+        #expect(stored.map(\.sequence) == [1, 2, 3])
+        #expect(stored[0].event.version == "1")
+        #expect(stored[0].event.id == "e1")
+        #expect(stored[0].format == .native)
+        #expect(try await log.verify().isIntact)
+        // The raw body is kept byte for byte.
+        let raw = sqlite3(dir.path("a.db"), "SELECT raw FROM events WHERE seq = 1").output
+        #expect(raw.trimmingCharacters(in: .whitespacesAndNewlines) == makeEvent("e1", version: "1").canonical)
+    }
+
+    @Test func sameIdSameContentIsADuplicate() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        _ = try await log.append([makeEvent("e1")])
+        var retry = makeEvent("e1")
+        retry.receivedAt = retry.receivedAt.adding(seconds: 30)
+        #expect(try await log.append([retry]) == [.duplicate(1)])
+        #expect(try await log.lastSequence() == 1)
+    }
+
+    @Test func sameIdOtherContentConflictsAndWritesNothing() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        _ = try await log.append([makeEvent("e1", version: "1")])
+        await #expect(throws: AppendError.conflict(index: 1, id: "e1", existing: 1)) {
+            try await log.append([makeEvent("e2"), makeEvent("e1", version: "2"), makeEvent("e3")])
+        }
+        #expect(try await log.lastSequence() == 1, "the batch is all or nothing")
+        // The chain continues correctly after a rolled-back batch.
+        #expect(try await log.append([makeEvent("e4")]) == [.created(2)])
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test func duplicateIdsInsideOneBatch() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        #expect(try await log.append([makeEvent("x"), makeEvent("x")]) == [.created(1), .duplicate(1)])
+        await #expect(throws: AppendError.self) {
+            try await log.append([makeEvent("y"), makeEvent("y", version: "other")])
+        }
+        #expect(try await log.lastSequence() == 1)
+    }
+
+    @Test func concurrentAppendsShareTransactions() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        let outcomes = try await withThrowingTaskGroup(of: [AppendOutcome].self) { group in
+            for i in 0..<200 {
+                group.addTask { try await log.append([makeEvent("c\(i)", minute: i % 7)]) }
+            }
+            var all: [AppendOutcome] = []
+            for try await o in group { all += o }
+            return all
+        }
+        #expect(Set(outcomes.map(\.sequence)) == Set(1...200))
+        let stats = await log.groupCommitStatistics()
+        #expect(stats.transactions < 200, "group commit writes many submissions per transaction")
+        #expect(stats.largestGroup > 1)
+        #expect(try await log.verify().rowsChecked == 200)
+    }
+
+    @Test func aConflictInAGroupFailsOnlyItsOwnSubmission() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        _ = try await log.append([makeEvent("taken", version: "1")])
+        let results = await withTaskGroup(of: (Int, Bool).self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    let event = i == 25 ? makeEvent("taken", version: "2") : makeEvent("g\(i)")
+                    do { _ = try await log.append([event]); return (i, true) } catch { return (i, false) }
+                }
+            }
+            var r: [Int: Bool] = [:]
+            for await (i, ok) in group { r[i] = ok }
+            return r
+        }
+        #expect(results.filter { !$0.value }.map(\.key) == [25])
+        #expect(try await log.lastSequence() == 50)
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test func withoutGroupCommitEachSubmissionIsOneTransaction() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"), options: .init(groupCommit: false))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<20 { group.addTask { _ = try await log.append([makeEvent("n\(i)")]) } }
+            try await group.waitForAll()
+        }
+        #expect(await log.groupCommitStatistics().transactions == 20)
+        #expect(try await log.lastSequence() == 20)
+    }
+
+    @Test func valuesSurviveReopening() async throws {
+        let path = dir.path("a.db")
+        do {
+            let log = try SQLiteEventLog(path: path)
+            _ = try await log.append([makeEvent("p1"), makeEvent("p2")])
+            try log.close()
+        }
+        let log = try SQLiteEventLog(path: path)
+        #expect(try await log.lastSequence() == 2)
+        #expect(try await log.append([makeEvent("p1")]) == [.duplicate(1)])
+        #expect(try await log.append([makeEvent("p3")]) == [.created(3)])
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test func importWritesInTransactionsAndSkipsDuplicates() throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        let events = (0..<1000).map { makeEvent("i\($0)", minute: $0) }
+        var progress: [Int] = []
+        let result = try log.importEvents(events, transactionSize: 300) { progress.append($0) }
+        #expect(result.created == 1000)
+        #expect(progress == [300, 600, 900, 1000])
+        let again = try log.importEvents(events, transactionSize: 300)
+        #expect(again.duplicates == 1000)
+        #expect(try log.firstConflict(in: [makeEvent("i5", minute: 5)]) == nil)
+        #expect(try log.firstConflict(in: [makeEvent("new"), makeEvent("i5", minute: 6)]) == .conflict(index: 1, id: "i5", existing: 6))
+        #expect(try log.verifyNow().rowsChecked == 1000)
+    }
+}
