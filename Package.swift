@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel"]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
         .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel"]),
-        .testTarget(name: "ShiplogCLITests", dependencies: ["ShiplogModel"]),
+        .testTarget(name: "ShiplogEndToEndTests", dependencies: ["ShiplogModel"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,234 @@
+import Foundation
+import Testing
+import ShiplogModel
+
+/// The CLI as a user runs it: the built binary, a real database file.
+@Suite struct CLITests {
+    let dir = TemporaryDirectory()
+    var db: String { dir.path("shiplog.db") }
+
+    @Test func recordListAndVerify() throws {
+        let r1 = try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "checkout",
+                              "--env", "production", "--version", "1.4.2", "--commit", "9f1c2e7d00aa", "--actor", "alice",
+                              "--time", "2026-01-01T10:00:00Z", "--annotation", "team=payments", "--change", "abc@2025-12-31T09:00:00Z"])
+        #expect(r1.status == 0, "\(r1.stderr)")
+        #expect(r1.stdout == "recorded event 1\n")
+        try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "web", "--env", "staging",
+                     "--time", "2026-01-01T11:00:00Z"])
+        let list = try shiplog(["events", "list", "--db", db])
+        #expect(list.status == 0)
+        let lines = list.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("TIME"))
+        #expect(lines[1].contains("web") && lines[1].contains("staging"), "newest first")
+        #expect(lines[2].contains("checkout") && lines[2].contains("1.4.2") && lines[2].contains("9f1c2e7d00aa") && lines[2].contains("alice"))
+
+        let json = try shiplog(["events", "list", "--db", db, "--env", "production", "--format", "json"])
+        let records = try JSONValue.parse(json.stdout).arrayValue ?? []
+        #expect(records.count == 1)
+        #expect(records[0]["event"]?["annotations"]?["team"] == .string("payments"))
+        #expect(records[0]["event"]?["changes"]?.arrayValue?.first?["time"] == .string("2025-12-31T09:00:00Z"))
+        #expect(records[0]["format"] == .string("cli"))
+
+        let ndjson = try shiplog(["events", "list", "--db", db, "--format", "ndjson", "--limit", "1"])
+        #expect(ndjson.stdout.split(separator: "\n").count == 1)
+
+        let verify = try shiplog(["verify", "--db", db])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.hasPrefix("ok: 2 rows verify"))
+    }
+
+    @Test func databaseFromEnvironmentAndDefault() throws {
+        let env = ["SHIPLOG_DB": db]
+        #expect(try shiplog(["events", "record", "--type", "deployment.started", "--service", "a", "--env", "dev"], environment: env).status == 0)
+        #expect(rowCount(db) == 1)
+        // Default: ./shiplog.db in the working directory.
+        let cwd = TemporaryDirectory()
+        #expect(try shiplog(["events", "record", "--type", "deployment.started", "--service", "a", "--env", "dev"], in: cwd).status == 0)
+        #expect(rowCount(cwd.path("shiplog.db")) == 1)
+    }
+
+    @Test func retriedRecordIsADuplicateAndChangedContentConflicts() throws {
+        let args = ["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "a", "--env", "dev", "--id", "run-7", "--version", "1"]
+        #expect(try shiplog(args).stdout == "recorded event 1\n")
+        let retry = try shiplog(args)
+        #expect(retry.status == 0)
+        #expect(retry.stdout == "duplicate of event 1 (nothing recorded)\n")
+        var changed = args
+        changed[changed.count - 1] = "2"
+        let conflict = try shiplog(changed)
+        #expect(conflict.status != 0)
+        #expect(conflict.stderr.contains("id \"run-7\" is already recorded (sequence 1) with different content"))
+        #expect(rowCount(db) == 1)
+    }
+
+    @Test func invalidRecordSaysWhatIsWrongAndWritesNothing() throws {
+        let r = try shiplog(["events", "record", "--db", db, "--type", "deploy", "--service", "bad name", "--env", "dev",
+                             "--commit-time", "tuesday"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--type: unknown type \"deploy\""))
+        #expect(r.stderr.contains("--service: \"bad name\" is not a valid name"))
+        #expect(r.stderr.contains("--commit-time: \"tuesday\""))
+        #expect(r.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: db), "nothing written, not even an empty database")
+
+        let future = try shiplog(["events", "record", "--db", db, "--type", "deployment.started", "--service", "a", "--env", "dev",
+                                  "--time", "2100-01-01T00:00:00Z"])
+        #expect(future.status != 0)
+        #expect(future.stderr.contains("more than 5 minutes in the future"))
+    }
+
+    @Test func listFiltersAndErrors() throws {
+        let file = dir.write("events.ndjson", ndjson(120, prefix: "f") + ndjson(30, prefix: "g", env: "dev"))
+        #expect(try shiplog(["events", "import", "--db", db, file]).status == 0)
+        let prod = try shiplog(["events", "list", "--db", db, "--env", "production", "--limit", "500", "--format", "ndjson"])
+        #expect(prod.stdout.split(separator: "\n").count == 120)
+        let limited = try shiplog(["events", "list", "--db", db, "--limit", "5", "--format", "ndjson"])
+        #expect(limited.stdout.split(separator: "\n").count == 5)
+        let svc = try shiplog(["events", "list", "--db", db, "--service", "svc3", "--env", "dev", "--format", "ndjson"])
+        #expect(svc.stdout.split(separator: "\n").count == 4)  // g3, g10, g17, g24
+        let window = try shiplog(["events", "list", "--db", db, "--env", "production", "--since", "2026-01-01T01:00:00Z",
+                                  "--until", "2026-01-01T01:30:00Z", "--format", "ndjson"])
+        #expect(window.stdout.split(separator: "\n").count == 30)
+        let recent = try shiplog(["events", "list", "--db", db, "--since", "7d"])
+        #expect(recent.status == 0)
+        #expect(recent.stderr.contains("no events match"))
+
+        let bad = try shiplog(["events", "list", "--db", db, "--since", "last tuesday"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--since last tuesday"))
+        let badType = try shiplog(["events", "list", "--db", db, "--type", "deploy"])
+        #expect(badType.status != 0)
+        let missing = try shiplog(["events", "list", "--db", dir.path("nope.db")])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no event log at"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("nope.db")))
+    }
+
+    @Test func importValidatesEverythingFirst() throws {
+        var lines = ndjson(50, prefix: "ok").split(separator: "\n").map(String.init)
+        lines.insert(#"{"type":"deployment.succeeded","service":"a"}"#, at: 10)
+        lines.insert("", at: 20)
+        lines.insert("{not json", at: 30)
+        let file = dir.write("bad.ndjson", lines.joined(separator: "\n"))
+        let r = try shiplog(["events", "import", "--db", db, file])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("line 11: environment: required"))
+        #expect(r.stderr.contains("line 31: : invalid JSON"))
+        #expect(r.stderr.contains("nothing was written"))
+        #expect(!FileManager.default.fileExists(atPath: db) || rowCount(db) == 0)
+    }
+
+    @Test func importIsRepeatableAndReadsStandardInput() throws {
+        let text = ndjson(200, prefix: "s")
+        let first = try shiplog(["events", "import", "--db", db, "-"], stdin: text)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("imported 200 events (200 new, 0 duplicates)"))
+        let again = try shiplog(["events", "import", "--db", db, "-"], stdin: text)
+        #expect(again.stdout.contains("(0 new, 200 duplicates)"))
+        #expect(rowCount(db) == 200)
+        // A changed line that reuses an id is a conflict; nothing of the file is written.
+        let changed = ndjson(3, prefix: "new") + #"{"id":"s5","type":"deployment.failed","service":"x","environment":"dev","time":"2026-01-01T00:00:00Z"}"# + "\n"
+        let conflict = try shiplog(["events", "import", "--db", db, "-"], stdin: changed)
+        #expect(conflict.status != 0)
+        #expect(conflict.stderr.contains("line 4: id \"s5\" is already recorded"))
+        #expect(rowCount(db) == 200)
+        let inFile = try shiplog(["events", "import", "--db", db, "-"], stdin: ndjson(2, prefix: "d") + ndjson(1, prefix: "d", env: "dev"))
+        #expect(inFile.status != 0)
+        #expect(inFile.stderr.contains("line 3: id \"d0\" was used on line 1 with different content"))
+        #expect(try shiplog(["verify", "--db", db]).status == 0)
+    }
+
+    @Test func twoProcessesImportingAtOnceLoseNothing() throws {
+        let a = dir.write("a.ndjson", ndjson(20_000, prefix: "a"))
+        let b = dir.write("b.ndjson", ndjson(20_000, prefix: "b"))
+        // Small transactions make the two writers interleave on the file's write lock.
+        let processes = [a, b].map { file -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: shiplogBinary)
+            p.arguments = ["events", "import", "--db", db, "--transaction-size", "500", file]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            return p
+        }
+        _ = try shiplog(["events", "record", "--db", db, "--type", "deployment.started", "--service", "x", "--env", "dev"])
+        for p in processes { try p.run() }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.map(\.terminationStatus) == [0, 0])
+        #expect(rowCount(db) == 40_001)
+        let verify = try shiplog(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        // Sequences are dense: 1…40001.
+        #expect(sqlite3(db, "SELECT min(seq), max(seq) FROM events").output == "1|40001\n")
+    }
+
+    @Test func verifyNamesTheFirstBrokenRowAndFails() throws {
+        #expect(try shiplog(["events", "import", "--db", db, dir.write("e.ndjson", ndjson(10, prefix: "v"))]).status == 0)
+        #expect(try shiplog(["verify", "--db", db]).status == 0)
+        _ = sqlite3(db, "DROP TRIGGER events_refuse_update; UPDATE events SET event = replace(event, '1.6', '6.6') WHERE seq = 7;")
+        let r = try shiplog(["verify", "--db", db])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("broken at row 7"))
+        #expect(r.stderr.contains("schema: trigger events_refuse_update is missing"))
+    }
+
+    @Test func helpIsEverywhere() throws {
+        for args in [["--help"], ["events", "--help"], ["events", "list", "--help"], ["events", "record", "--help"],
+                     ["events", "import", "--help"], ["verify", "--help"], ["serve", "--help"]] {
+            let r = try shiplog(args)
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("USAGE"))
+        }
+        let completion = try shiplog(["--generate-completion-script", "bash"])
+        #expect(completion.stdout.contains("_shiplog"))
+    }
+}
+
+/// A child appending in a loop is killed with SIGKILL again and again; every append it
+/// reported as done must be in the log, and the chain must verify.
+@Suite struct CrashTests {
+    @Test func everyAcknowledgedAppendSurvivesSIGKILL() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.path("crash.db")
+        let acked = dir.path("acked")
+        FileManager.default.createFile(atPath: acked, contents: nil)
+        var next = 0
+        for round in 0..<12 {
+            // Each round: a shell loop records events and writes each id after shiplog acknowledged it.
+            let script = """
+                i=\(next)
+                while true; do
+                  "$SHIPLOG" events record --db "$DB" --type deployment.succeeded --service crash --env prod --id "k$i" --version "$i" >/dev/null 2>&1 && echo "k$i" >> "$ACKED"
+                  i=$((i+1))
+                done
+                """
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", script]
+            p.environment = ["SHIPLOG": shiplogBinary, "DB": db, "ACKED": acked, "PATH": "/usr/bin:/bin"]
+            try p.run()
+            usleep(UInt32(150_000 + (round * 37_000) % 250_000))
+            // SIGKILL the shiplog child mid-append, then the loop, then any child it started meanwhile.
+            killMatching(db)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            killMatching(db)
+            next += 1000
+        }
+        let acknowledged = Set(((try? String(contentsOfFile: acked, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+        #expect(acknowledged.count > 12, "the loop made progress")
+        let stored = storedIDs(db)
+        #expect(acknowledged.subtracting(stored).isEmpty, "acknowledged but lost: \(acknowledged.subtracting(stored).sorted())")
+        let verify = try shiplog(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+}
+
+/// SIGKILLs every process whose command line mentions `pattern` and waits for pkill.
+func killMatching(_ pattern: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+    p.arguments = ["-KILL", "-f", pattern]
+    try? p.run()
+    p.waitUntilExit()
+}
