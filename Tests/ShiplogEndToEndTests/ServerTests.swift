@@ -1,0 +1,246 @@
+import Foundation
+import Testing
+import ShiplogModel
+
+/// `shiplog serve` as a user runs it: the built binary on loopback, real HTTP.
+@Suite struct ServerTests {
+    let dir = TemporaryDirectory()
+    var db: String { dir.path("server.db") }
+
+    func event(_ id: String?, env: String = "production", version: String = "1", time: String? = "2026-01-01T00:00:00Z") -> String {
+        var fields = [#""type":"deployment.succeeded""#, #""service":"api""#, #""environment":"\#(env)""#, #""version":"\#(version)""#]
+        if let id { fields.append(#""id":"\#(id)""#) }
+        if let time { fields.append(#""time":"\#(time)""#) }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    @Test func ingestStatusCodes() async throws {
+        let server = try ServerProcess(db: db)
+        let url = server.baseURL + "/api/v1/events"
+
+        let created = try await http("POST", url, body: event("e1"))
+        #expect(created.status == 201)
+        #expect(created.body["sequence"]?.intValue == 1)
+        #expect(created.body["status"] == .string("created"))
+        #expect(created.headers["content-type"] == "application/json")
+
+        let duplicate = try await http("POST", url, body: event("e1"))
+        #expect(duplicate.status == 200)
+        #expect(duplicate.body["sequence"]?.intValue == 1)
+        #expect(duplicate.body["status"] == .string("duplicate"))
+
+        let conflict = try await http("POST", url, body: event("e1", version: "2"))
+        #expect(conflict.status == 409)
+        #expect(conflict.body["field"] == .string("id"))
+        #expect(conflict.body["error"]?.stringValue?.contains("different content") == true)
+
+        let invalid = try await http("POST", url, body: #"{"type":"deployment.succeeded","service":"api"}"#)
+        #expect(invalid.status == 400)
+        #expect(invalid.body["field"] == .string("environment"))
+        #expect(invalid.body["events"]?.arrayValue?.first?["message"] == .string("required"))
+
+        let notJSON = try await http("POST", url, body: "{nope")
+        #expect(notJSON.status == 400)
+        #expect(notJSON.body["error"]?.stringValue?.contains("invalid JSON") == true)
+
+        let batch = try await http("POST", url, body: "[\(event("b1")), {\"type\":\"x\",\"service\":\"api\",\"environment\":\"dev\"}, \(event("b3")), {\"service\":\"a b\"}]")
+        #expect(batch.status == 400)
+        let details = batch.body["events"]?.arrayValue ?? []
+        #expect(details.compactMap { $0["index"]?.intValue } == [1, 3, 3])
+        #expect(details.compactMap { $0["field"]?.stringValue } == ["type", "type", "service"])
+
+        let mixed = try await http("POST", url, body: "[\(event("e1")), \(event("m2"))]")
+        #expect(mixed.status == 201)
+        #expect(mixed.body["results"]?.arrayValue?.map { $0["status"] } == [.string("duplicate"), .string("created")])
+
+        let ndjson = try await http("POST", url, body: event("n1") + "\n\n" + event("n2") + "\n", contentType: "application/x-ndjson")
+        #expect(ndjson.status == 201)
+        #expect(ndjson.body["results"]?.arrayValue?.count == 2)
+
+        let wrongType = try await http("POST", url, body: "type=deployment", contentType: "application/x-www-form-urlencoded")
+        #expect(wrongType.status == 415)
+        #expect(wrongType.body["field"] == .string("Content-Type"))
+        #expect(wrongType.body["error"]?.stringValue?.contains("send application/json") == true)
+
+        let tooLarge = try await http("POST", url, bytes: Array(repeating: 0x20, count: (1 << 20) + 1))
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.body["error"]?.stringValue?.contains("at most 1048576") == true)
+
+        let future = try await http("POST", url, body: event("f1", time: "2100-01-01T00:00:00Z"))
+        #expect(future.status == 400)
+        #expect(future.body["field"] == .string("time"))
+
+        let missing = try await http("GET", server.baseURL + "/api/v1/nothing")
+        #expect(missing.status == 404)
+        #expect(missing.body["error"] != nil)
+
+        // Every error above wrote nothing: e1, m2, n1, n2.
+        #expect(rowCount(db) == 4)
+        #expect(server.stop() == 0)
+        #expect(try shiplog(["verify", "--db", db]).status == 0)
+    }
+
+    @Test func bodyLimitIsConfigurable() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--max-body", "2048"])
+        let big = "[" + (0..<40).map { event("x\($0)") }.joined(separator: ",") + "]"
+        #expect(big.utf8.count > 2048)
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: big).status == 413)
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: event("small")).status == 201)
+    }
+
+    @Test func historyPagesReturnEachEventOnce() async throws {
+        let server = try ServerProcess(db: db)
+        let url = server.baseURL + "/api/v1/events"
+        // 137 events over 20 distinct times (many ties), posted as NDJSON in three bodies.
+        var lines: [String] = []
+        for i in 0..<137 {
+            lines.append(event("p\(i)", env: i % 4 == 0 ? "dev" : "production", version: "\(i)",
+                               time: "2026-01-01T00:\(String(format: "%02d", i % 20)):00Z"))
+        }
+        for chunk in stride(from: 0, to: lines.count, by: 50) {
+            let body = lines[chunk..<min(chunk + 50, lines.count)].joined(separator: "\n")
+            #expect(try await http("POST", url, body: body, contentType: "application/x-ndjson").status == 201)
+        }
+        var ids: [String] = []
+        var times: [String] = []
+        var cursor: String? = nil
+        var pages = 0
+        repeat {
+            let page = try await http("GET", url + "?limit=10" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            #expect(page.status == 200)
+            for e in page.body["events"]?.arrayValue ?? [] {
+                ids.append(e["event"]?["id"]?.stringValue ?? "")
+                times.append(e["event"]?["time"]?.stringValue ?? "")
+            }
+            cursor = page.body["next"]?.stringValue
+            pages += 1
+        } while cursor != nil && pages < 100
+        #expect(pages == 14)
+        #expect(ids.count == 137)
+        #expect(Set(ids).count == 137)
+        #expect(times == times.sorted(by: >), "newest first")
+
+        let dev = try await http("GET", url + "?environment=dev&limit=1000")
+        #expect(dev.body["events"]?.arrayValue?.count == 35)
+        #expect(dev.body["next"] == nil)
+        let window = try await http("GET", url + "?environment=production&since=2026-01-01T00:05:00Z&until=2026-01-01T00:06:00Z")
+        // i ≡ 5 (mod 20): 5, 25, …, 125, all odd, so all in production.
+        #expect(window.body["events"]?.arrayValue?.count == 7)
+        let typed = try await http("GET", url + "?type=deployment.failed")
+        #expect(typed.body["events"]?.arrayValue?.isEmpty == true)
+
+        for (query, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("type=deploy", "type"), ("since=yesterday", "since"),
+                               ("cursor=zzz", "cursor"), ("environment=a%20b", "environment"), ("colour=red", "colour")] {
+            let bad = try await http("GET", url + "?" + query)
+            #expect(bad.status == 400, "\(query)")
+            #expect(bad.body["field"] == .string(field), "\(query)")
+        }
+    }
+
+    @Test func manyConcurrentClients() async throws {
+        let server = try ServerProcess(db: db)
+        let url = server.baseURL + "/api/v1/events"
+        let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for client in 0..<32 {
+                group.addTask {
+                    var s: [Int] = []
+                    for i in 0..<25 {
+                        s.append(try await http("POST", url, body: event("c\(client)-\(i)", time: nil)).status)
+                    }
+                    return s
+                }
+            }
+            var all: [Int] = []
+            for try await s in group { all += s }
+            return all
+        }
+        #expect(statuses.count == 800)
+        #expect(statuses.allSatisfy { $0 == 201 })
+        server.stop()
+        #expect(rowCount(db) == 800)
+        #expect(sqlite3(db, "SELECT min(seq), max(seq), count(DISTINCT seq) FROM events").output == "1|800|800\n")
+        #expect(try shiplog(["verify", "--db", db]).status == 0)
+    }
+
+    @Test func acknowledgedEventsSurviveKill9() async throws {
+        let acked = AckedIDs()
+        for round in 0..<3 {
+            let server = try ServerProcess(db: db)
+            let url = server.baseURL + "/api/v1/events"
+            // Clients post in parallel until the server dies under them.
+            let load = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for client in 0..<16 {
+                        group.addTask {
+                            for i in 0..<10_000 {
+                                let id = "r\(round)-c\(client)-\(i)"
+                                guard let r = try? await http("POST", url, body: event(id, time: nil)) else { return }
+                                if r.status == 201 || r.status == 200 { await acked.add(id) }
+                            }
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(700 + round * 300))
+            server.stop(SIGKILL)
+            await load.value
+        }
+        let acknowledged = await acked.ids
+        #expect(acknowledged.count > 100, "the load made progress")
+        let stored = storedIDs(db)
+        #expect(acknowledged.subtracting(stored).isEmpty, "lost: \(acknowledged.subtracting(stored).prefix(5))")
+        let verify = try shiplog(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    @Test func tokensGuardWritesAndReads() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--read-token", "r3ad"], environment: ["SHIPLOG_WRITE_TOKEN": "wr1te"])
+        let url = server.baseURL + "/api/v1/events"
+        let anonymous = try await http("POST", url, body: event("t1"))
+        #expect(anonymous.status == 401)
+        #expect(anonymous.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+        #expect(anonymous.body["error"]?.stringValue?.contains("write token") == true)
+        #expect(try await http("POST", url, body: event("t1"), headers: ["Authorization": "Bearer wrong"]).status == 401)
+        #expect(try await http("POST", url, body: event("t1"), headers: ["Authorization": "Bearer r3ad"]).status == 401)
+        #expect(try await http("POST", url, body: event("t1"), headers: ["Authorization": "Bearer wr1te"]).status == 201)
+        #expect(try await http("GET", url).status == 401)
+        #expect(try await http("GET", url, headers: ["Authorization": "Bearer r3ad"]).status == 200)
+        #expect(try await http("GET", url, headers: ["Authorization": "Bearer wr1te"]).status == 200)
+        #expect(try await http("GET", server.baseURL + "/healthz").status == 200)
+        #expect(try await http("GET", server.baseURL + "/readyz").status == 200)
+        #expect(rowCount(db) == 1)
+
+        // The CLI against the server, with the token from the environment.
+        let env = ["SHIPLOG_SERVER": server.baseURL, "SHIPLOG_TOKEN": "wr1te"]
+        let record = try shiplog(["events", "record", "--type", "deployment.failed", "--service", "api", "--env", "dev", "--id", "cli-1"], environment: env)
+        #expect(record.status == 0, "\(record.stderr)")
+        #expect(record.stdout == "recorded event 2\n")
+        let list = try shiplog(["events", "list", "--format", "ndjson"], environment: env)
+        #expect(list.stdout.split(separator: "\n").count == 2)
+        let denied = try shiplog(["events", "record", "--type", "deployment.failed", "--service", "api", "--env", "dev"],
+                                 environment: ["SHIPLOG_SERVER": server.baseURL])
+        #expect(denied.status != 0)
+        #expect(denied.stderr.contains("server answered 401"))
+    }
+
+    @Test func refusesNonLoopbackWithoutAToken() throws {
+        let r = try shiplog(["serve", "--db", db, "--host", "0.0.0.0", "--port", "0"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("refusing to listen on 0.0.0.0 without a write token"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test func sigtermStopsGracefully() async throws {
+        let server = try ServerProcess(db: db)
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: event("g1")).status == 201)
+        #expect(server.stop(SIGTERM) == 0)
+        #expect(server.stderr.contains("stopped; event log closed"))
+        #expect(server.stderr.contains("method=POST path=/api/v1/events status=201"), "one log line per request")
+        #expect(rowCount(db) == 1)
+    }
+}
+
+actor AckedIDs {
+    var ids = Set<String>()
+    func add(_ id: String) { ids.insert(id) }
+}
