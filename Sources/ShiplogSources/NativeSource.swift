@@ -114,6 +114,12 @@ public enum NativeSource {
         }
     }
 
+    static func trimmed(_ slice: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var end = slice.endIndex
+        while end > slice.startIndex, isWhitespace(slice[end - 1]) { end -= 1 }
+        return slice[slice.startIndex..<end]
+    }
+
     /// Splits a top-level JSON array into the raw bytes of its elements, without parsing them.
     static func splitArray(_ body: [UInt8]) -> Result<[ArraySlice<UInt8>], JSONParseError> {
         var i = body.firstIndex(where: { !isWhitespace($0) })!
@@ -144,7 +150,7 @@ public enum NativeSource {
                 if depth == 0 {
                     guard b == UInt8(ascii: "]") else { return .failure(JSONParseError(offset: i, reason: "unexpected '}'")) }
                     if let s = start {
-                        elements.append(body[s..<i])
+                        elements.append(trimmed(body[s..<i]))
                     } else if sawComma {
                         return .failure(JSONParseError(offset: i, reason: "trailing comma in the array"))
                     }
@@ -157,7 +163,7 @@ public enum NativeSource {
             case UInt8(ascii: ","):
                 if depth == 0 {
                     guard let s = start else { return .failure(JSONParseError(offset: i, reason: "empty array element")) }
-                    elements.append(body[s..<i])
+                    elements.append(trimmed(body[s..<i]))
                     start = nil
                     sawComma = true
                 }
