@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "shiplog",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "shiplog", targets: ["shiplog"]),
         .library(name: "ShiplogModel", targets: ["ShiplogModel"]),
@@ -35,6 +35,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Derived state per (service, environment), DORA and promotion figures, exposition.
+        .target(name: "ShiplogMetrics", dependencies: ["ShiplogModel", "ShiplogStore"]),
         // The Hummingbird application: routes, auth, limits.
         .target(
             name: "ShiplogServer",
@@ -42,6 +44,7 @@ let package = Package(
                 "ShiplogModel",
                 "ShiplogSources",
                 "ShiplogStore",
+                "ShiplogMetrics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -55,13 +58,21 @@ let package = Package(
                 "ShiplogModel",
                 "ShiplogSources",
                 "ShiplogStore",
+                "ShiplogMetrics",
                 "ShiplogServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmarks (run in release; see docs/benchmarks.md).
+        .executableTarget(
+            name: "shiplog-bench",
+            dependencies: ["ShiplogModel", "ShiplogStore"],
+            path: "Benchmarks/shiplog-bench"
+        ),
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel"]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
+        .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel"]),
         .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel"]),
         .testTarget(name: "ShiplogEndToEndTests", dependencies: ["ShiplogModel"]),
     ],

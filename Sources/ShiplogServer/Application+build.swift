@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ShiplogMetrics
 import ShiplogStore
 
 /// Settings of `shiplog serve`.
@@ -40,24 +41,27 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The routes, in one place: each controller adds its collection.
-public func buildRouter(configuration: ServerConfiguration, log: any EventLog) -> Router<BasicRequestContext> {
+public func buildRouter(configuration: ServerConfiguration, log: any EventLog, metrics: MetricsService, logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken))
-    let ingest = Ingest(log: log, maxBodyBytes: configuration.maxBodyBytes)
+    let ingest = Ingest(log: log, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes) { error in
+        logger.error("metrics projection could not apply an event", metadata: ["error": "\(error)"])
+    }
     router.addRoutes(HealthController(log: log).routes)
+    router.addRoutes(MetricsController(metrics: metrics).routes)
     router.addRoutes(EventsController(ingest: ingest).routes, atPath: "/api/v1/events")
     return router
 }
 
 /// The whole service, ready to run; `onRunning` receives the bound port (useful with `--port 0`).
 public func buildApplication(
-    configuration: ServerConfiguration, log: any EventLog, logger: Logger,
+    configuration: ServerConfiguration, log: any EventLog, metrics: MetricsService, logger: Logger,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
-    let router = buildRouter(configuration: configuration, log: log)
+    let router = buildRouter(configuration: configuration, log: log, metrics: metrics, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shiplog"),

@@ -1,15 +1,32 @@
 import Hummingbird
+import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
 
 /// The one append path every ingest route shares: body limits, durable append, the answer.
 public struct Ingest: Sendable {
     public let log: any EventLog
+    public let metrics: MetricsService
     public let maxBodyBytes: Int
+    let projectionFailed: @Sendable (any Error) -> Void
 
-    public init(log: any EventLog, maxBodyBytes: Int) {
+    public init(log: any EventLog, metrics: MetricsService, maxBodyBytes: Int) {
         self.log = log
+        self.metrics = metrics
         self.maxBodyBytes = maxBodyBytes
+        self.projectionFailed = { _ in }
+    }
+
+    init(log: any EventLog, metrics: MetricsService, maxBodyBytes: Int, onProjectionFailure: @escaping @Sendable (any Error) -> Void) {
+        self.log = log
+        self.metrics = metrics
+        self.maxBodyBytes = maxBodyBytes
+        self.projectionFailed = onProjectionFailure
+    }
+
+    /// Counts a refused body of `format` (400).
+    func rejected(_ format: SourceFormat, count: Int = 1) {
+        metrics.countIngest(source: format, outcome: .rejected, count: count)
     }
 
     /// Reads the body, refusing with 413 as soon as it is known to exceed the limit
@@ -33,12 +50,26 @@ public struct Ingest: Sendable {
         do {
             outcomes = try await log.append(events)
         } catch let error as AppendError {
+            metrics.countIngest(source: format, outcome: .conflict, count: events.count)
             switch error {
             case let .conflict(index, id, existing):
                 var e = APIError(.conflict, "id \"\(id)\" is already recorded (sequence \(existing)) with different content", field: "id")
                 if !single { e.events = [EventValidationError(index: index, errors: [FieldError(field: "id", message: "already recorded with different content")])] }
                 throw e
             }
+        }
+        var created: [StoredEvent] = []
+        for (event, outcome) in zip(events, outcomes) where !outcome.isDuplicate {
+            created.append(StoredEvent(sequence: outcome.sequence, event: event.event, receivedAt: event.receivedAt, format: event.format))
+        }
+        metrics.countIngest(source: format, outcome: .created, count: created.count)
+        metrics.countIngest(source: format, outcome: .duplicate, count: events.count - created.count)
+        // The events are durable; the projection follows. A failure here (the log unreadable
+        // for a late event's recomputation) is logged, and the answer stays a success.
+        do {
+            try metrics.apply(created)
+        } catch {
+            projectionFailed(error)
         }
         let results: [JSONValue] = zip(events, outcomes).map { event, outcome in
             .object([

@@ -291,6 +291,43 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
+    /// One (service, environment)'s events in (time, sequence) order: what a projection
+    /// recomputes a pair from.
+    public func pairEventsNow(service: String, environment: String) throws -> [StoredEvent] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db, sql: """
+                    SELECT seq, event, received_ns, format FROM events
+                    WHERE service = ? AND environment = ? ORDER BY time_ns, seq
+                    """, arguments: [service, environment]
+            ).map(Self.decode)
+        }
+    }
+
+    /// Every event whose type is in `types` (or, with `excluding`, is not), in (time, sequence)
+    /// order, handed over in batches: the start-up replay of the metrics projection.
+    public func replayNow(types: Set<EventType>? = nil, excluding: Set<EventType> = [], batchSize: Int = 20_000, _ body: ([StoredEvent]) throws -> Void) throws {
+        var cursor: (Int64, Int64) = (.min, .min)
+        var filter = ""
+        if let types { filter += " AND type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
+        if !excluding.isEmpty { filter += " AND type NOT IN (\(excluding.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
+        while true {
+            let batch: [(StoredEvent, Int64)] = try pool.read { db in
+                try Row.fetchAll(
+                    db, sql: """
+                        SELECT seq, event, received_ns, format, time_ns FROM events
+                        WHERE (time_ns > ? OR (time_ns = ? AND seq > ?))\(filter)
+                        ORDER BY time_ns, seq LIMIT ?
+                        """, arguments: [cursor.0, cursor.0, cursor.1, batchSize]
+                ).map { (try Self.decode($0), $0[4] as Int64) }
+            }
+            guard let last = batch.last else { return }
+            try body(batch.map(\.0))
+            cursor = (last.1, last.0.sequence)
+            if batch.count < batchSize { return }
+        }
+    }
+
     static func decode(_ row: Row) throws -> StoredEvent {
         let sequence: Int64 = row[0]
         let text: String = row[1]

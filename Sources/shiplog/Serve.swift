@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ShiplogMetrics
 import ShiplogServer
 import ShiplogStore
 
@@ -37,6 +38,9 @@ struct Serve: AsyncParsableCommand {
         configuration.insecure = insecure
         configuration.maxBodyBytes = maxBody
         guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level \(logLevel): not a log level") }
+        guard let pipeline = Pipeline(parsing: pipeline) else {
+            throw CLIError("--pipeline \(self.pipeline): expected distinct environment names separated by commas, like dev,staging,production")
+        }
         do {
             try configuration.validate()
         } catch let error as ConfigurationError {
@@ -50,8 +54,13 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "shiplog")
         let path = db ?? env["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
         let store = try SQLiteEventLog(path: path)
+        let replayStart = ContinuousClock.now
+        let metrics = try MetricsService(log: store, pipeline: pipeline, version: ShiplogVersion.current)
+        logger.info("replayed the event log", metadata: [
+            "events": "\(metrics.projection.lastSequence)", "duration": "\(ContinuousClock.now - replayStart)",
+        ])
         let host = configuration.host
-        let app = try buildApplication(configuration: configuration, log: store, logger: logger) { port in
+        let app = try buildApplication(configuration: configuration, log: store, metrics: metrics, logger: logger) { port in
             FileHandle.standardOutput.write(Data("shiplog listening on http://\(host):\(port) (database \(path))\n".utf8))
         }
         try await app.runService()

@@ -27,7 +27,9 @@ struct EventsController<Context: RequestContext> {
         let events: [PreparedEvent]
         switch NativeSource.decode(body, framing: framing, receivedAt: now) {
         case .success(let e): events = e
-        case .failure(let e): throw APIError(.badRequest, e.message, field: e.field, events: e.events)
+        case .failure(let e):
+            ingest.rejected(.native)
+            throw APIError(.badRequest, e.message, field: e.field, events: e.events)
         }
         let single = framing == .json && body.first(where: { $0 > 0x20 }) == UInt8(ascii: "{")
         return try await ingest.append(events, format: .native, single: single)

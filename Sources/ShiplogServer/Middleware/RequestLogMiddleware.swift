@@ -1,13 +1,18 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ShiplogMetrics
 
-/// One structured log line per request at info: method, path, status and duration.
+/// One structured log line per request at info (method, path, status, duration), and the
+/// request-duration histogram by route.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: MetricsService
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = NIODeadline.now()
         func log(_ status: HTTPResponse.Status) {
             let micros = (NIODeadline.now() - start).nanoseconds / 1000
+            metrics.observeRequest(method: "\(request.method)", route: context.endpointPath ?? "unmatched", code: status.code, seconds: Double(micros) / 1e6)
             context.logger.info(
                 "request",
                 metadata: [

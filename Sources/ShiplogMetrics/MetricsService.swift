@@ -1,0 +1,110 @@
+import Foundation
+import ShiplogModel
+import ShiplogStore
+import Synchronization
+
+/// What happened to ingested events, for `shiplog_events_ingested_total{source,outcome}`.
+public enum IngestOutcome: String, Sendable, CaseIterable {
+    case created, duplicate, rejected, conflict
+}
+
+/// The live metrics of a running server: the projection (replayed from the log at start,
+/// then kept current on every append) plus self-metrics. Thread-safe.
+public final class MetricsService: Sendable {
+    public let pipeline: Pipeline
+    public let version: String
+    private let state: Mutex<State>
+    private let loader: @Sendable (PairKey) throws -> [StoredEvent]
+
+    struct State: Sendable {
+        var projection: Projection
+        var ingested: [String: Int] = [:]
+        var requests: [String: Histogram] = [:]
+    }
+
+    /// - Parameter loader: reads one pair's events in (time, sequence) order, for late events.
+    public init(pipeline: Pipeline, version: String, loader: @escaping @Sendable (PairKey) throws -> [StoredEvent]) {
+        self.pipeline = pipeline
+        self.version = version
+        self.loader = loader
+        state = Mutex(State(projection: Projection(pipeline: pipeline)))
+    }
+
+    /// A service over a SQLite log, replayed from it.
+    public convenience init(log: SQLiteEventLog, pipeline: Pipeline, version: String) throws {
+        self.init(pipeline: pipeline, version: version) { key in
+            try log.pairEventsNow(service: key.service, environment: key.environment)
+        }
+        try replay(log)
+    }
+
+    /// Builds the projection from the whole log: merges first (so that lead times never
+    /// wait for them), then every event in global time order, so no pair is late.
+    public func replay(_ log: SQLiteEventLog) throws {
+        var projection = Projection(pipeline: pipeline)
+        let load = loader
+        try log.replayNow(types: [.changeMerged]) { batch in
+            for e in batch { try projection.apply(e, load: load) }
+        }
+        try log.replayNow(excluding: [.changeMerged]) { batch in
+            for e in batch { try projection.apply(e, load: load) }
+        }
+        state.withLock { $0.projection = projection }
+    }
+
+    /// Applies freshly appended events (those just created).
+    public func apply(_ events: [StoredEvent]) throws {
+        let load = loader
+        try state.withLock { s in
+            for e in events { try s.projection.apply(e, load: load) }
+        }
+    }
+
+    public func countIngest(source: SourceFormat, outcome: IngestOutcome, count: Int = 1) {
+        guard count > 0 else { return }
+        state.withLock { $0.ingested["\(source.rawValue)|\(outcome.rawValue)", default: 0] += count }
+    }
+
+    public func observeRequest(method: String, route: String, code: Int, seconds: Double) {
+        state.withLock { s in
+            s.requests["\(route)|\(method)|\(code)", default: Histogram(bounds: Histogram.requestBounds)].record(seconds)
+        }
+    }
+
+    /// A consistent copy of the projection (for status, report and gate).
+    public var projection: Projection { state.withLock { $0.projection } }
+
+    /// The exposition for one scrape. Its cost depends on the number of pairs, not events.
+    public func render(format: ExpositionFormat, now: Int64 = Timestamp.now().nanoseconds) -> String {
+        state.withLock { s in
+            var w = ExpositionWriter(format: format, reserve: 2048 + s.projection.pairs.count * 6000)
+            MetricsRenderer.renderDORA(&s.projection, into: &w, now: now)
+            renderSelf(s, into: &w)
+            w.finish()
+            return w.output
+        }
+    }
+
+    private func renderSelf(_ s: State, into w: inout ExpositionWriter) {
+        w.family("shiplog_build_info", .gauge, help: "shiplog's version; always 1.")
+        w.sample("shiplog_build_info", ExpositionWriter.labels(["version": version]), 1)
+        w.family("shiplog_events_ingested_total", .counter, help: "Events received, by source format and outcome (created, duplicate, rejected, conflict).")
+        for source in SourceFormat.allCases {
+            for outcome in IngestOutcome.allCases {
+                w.sample("shiplog_events_ingested_total", ExpositionWriter.labels(["source": source.rawValue, "outcome": outcome.rawValue]),
+                         s.ingested["\(source.rawValue)|\(outcome.rawValue)"] ?? 0)
+            }
+        }
+        w.family("shiplog_event_log_last_sequence", .gauge, help: "Sequence number of the newest event in the log.")
+        w.sample("shiplog_event_log_last_sequence", "", Int(s.projection.lastSequence))
+        w.family("shiplog_projection_recomputations_total", .counter, help: "Pairs recomputed from the log because an event arrived late.")
+        w.sample("shiplog_projection_recomputations_total", "", s.projection.recomputations)
+        w.family("shiplog_http_request_duration_seconds", .histogram, help: "HTTP request durations by route, method and status code.", unit: "seconds")
+        for key in s.requests.keys.sorted() {
+            let h = s.requests[key]!
+            let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            w.histogram("shiplog_http_request_duration_seconds", ExpositionWriter.labels(["route": parts[0], "method": parts[1], "code": parts[2]]),
+                        bounds: h.bounds, cumulative: h.cumulative, sum: h.sum, count: h.count)
+        }
+    }
+}

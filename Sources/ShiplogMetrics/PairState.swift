@@ -1,0 +1,204 @@
+import ShiplogModel
+
+/// A service in an environment: the unit every figure is computed for.
+public struct PairKey: Hashable, Sendable, Comparable {
+    public var service: String
+    public var environment: String
+
+    public init(service: String, environment: String) {
+        self.service = service
+        self.environment = environment
+    }
+
+    public static func < (a: PairKey, b: PairKey) -> Bool {
+        (a.service, a.environment) < (b.service, b.environment)
+    }
+}
+
+/// A value observed at a time (nanoseconds): a lead time at its deployment, a restore time at its episode's end.
+public struct Sample: Sendable, Hashable {
+    public var time: Int64
+    public var seconds: Double
+}
+
+/// One deployment (succeeded, failed or rolled back) as the windows need it.
+public struct DeploymentRecord: Sendable, Hashable {
+    public var time: Int64
+    public var failed: Bool
+    public var rework: Bool
+}
+
+/// What the rest of the projection supplies while a pair applies an event.
+struct ApplyContext {
+    /// When a commit was merged, from `change.merged` events.
+    var mergeTime: (String) -> Int64?
+    /// When an artifact first succeeded in the previous pipeline environment; nil when this
+    /// environment is first in the pipeline or not in it at all (no promotions into it).
+    var previousFirstSuccess: ((String) -> Int64?)?
+}
+
+/// Everything derived from one (service, environment)'s events, applied in `time` order
+/// (ties by sequence). See PRODUCT.md §3 for the definitions this implements.
+public struct PairState: Sendable {
+    public let key: PairKey
+    /// The newest (time, sequence) applied; an event at or before it is late.
+    public internal(set) var lastTime: Int64 = .min
+    public internal(set) var lastSequence: Int64 = .min
+
+    public internal(set) var deployments = 0
+    public internal(set) var failures = 0
+    public internal(set) var rollbacks = 0
+    public internal(set) var rework = 0
+    public internal(set) var unverifiedPromotions = 0
+    public internal(set) var withoutLeadTime = 0
+    public internal(set) var incidents = 0
+
+    public internal(set) var deploymentLog: [DeploymentRecord] = []
+    public internal(set) var leadTimes: [Sample] = []
+    public internal(set) var restoreTimes: [Sample] = []
+    public internal(set) var promotionDurations: [Sample] = []
+    public internal(set) var leadTimeHistogram = Histogram()
+    public internal(set) var restoreHistogram = Histogram()
+    public internal(set) var promotionHistogram = Histogram()
+
+    /// Index in `deploymentLog` of the live deployment (the latest succeeded or rolled back).
+    var liveIndex: Int?
+    public internal(set) var liveVersion: String?
+    public internal(set) var liveArtifact: String?
+    /// When each artifact first became live here.
+    public internal(set) var firstLive: [String: Int64] = [:]
+    /// When each artifact first succeeded here (promotions out of this environment use it).
+    public internal(set) var firstSuccess: [String: Int64] = [:]
+    /// Versions that succeeded here (for `gate`, which is asked by version).
+    public internal(set) var succeededVersions: Set<String> = []
+
+    public internal(set) var lastDeploymentTime: Int64?
+    public internal(set) var namespace: String?
+    public internal(set) var workload: String?
+
+    var lastAttemptFailed = false
+    public internal(set) var openIncidents: Set<String> = []
+    var seenIncidents: Set<String> = []
+    public internal(set) var degradedSince: Int64?
+    var commitsReached: Set<Int> = []
+    /// Commits shipped here without an explicit commit time: a `change.merged` for one of
+    /// them changes this pair's lead times.
+    var commitsWithoutTime: Set<String> = []
+
+    /// Cached window figures and until when they hold.
+    var windowCache: [WindowFigures]? = nil
+    var windowCacheValidUntil: Int64 = .min
+
+    public init(key: PairKey) { self.key = key }
+
+    public var isDegraded: Bool { !openIncidents.isEmpty || lastAttemptFailed }
+
+    /// Whether an event at (time, sequence) comes after everything applied so far.
+    func isInOrder(time: Int64, sequence: Int64) -> Bool {
+        time > lastTime || (time == lastTime && sequence > lastSequence)
+    }
+
+    /// Applies one event; returns artifacts that succeeded here for the first time.
+    @discardableResult
+    mutating func apply(_ event: Event, sequence: Int64, context: ApplyContext) -> [String] {
+        let t = event.time!.nanoseconds
+        lastTime = t
+        lastSequence = sequence
+        windowCache = nil
+        if let ns = event.namespace { namespace = ns }
+        if let w = event.workload { workload = w }
+        let wasDegraded = isDegraded
+        var newlySucceeded: [String] = []
+
+        switch event.type {
+        case .deploymentStarted, .changeMerged:
+            break
+        case .deploymentSucceeded, .deploymentFailed, .deploymentRolledBack:
+            let isRework = event.hotfix || event.type == .deploymentRolledBack
+            deployments += 1
+            if isRework { rework += 1 }
+            let index = deploymentLog.count
+            deploymentLog.append(DeploymentRecord(time: t, failed: event.type == .deploymentFailed, rework: isRework))
+            if event.type == .deploymentFailed { failures += 1 }
+            lastDeploymentTime = t
+            lastAttemptFailed = event.type == .deploymentFailed
+
+            if event.type == .deploymentRolledBack {
+                rollbacks += 1
+                if let live = liveIndex {
+                    markFailed(live)
+                    if !wasDegraded {
+                        let since = deploymentLog[live].time
+                        addRestore(Sample(time: t, seconds: Double(t - since) / 1e9))
+                    }
+                }
+            }
+            if event.type != .deploymentFailed {
+                liveIndex = index
+                liveVersion = event.version
+                liveArtifact = event.artifactIdentity
+                if let a = liveArtifact, firstLive[a] == nil { firstLive[a] = t }
+            }
+            if event.type == .deploymentSucceeded {
+                if let v = event.version { succeededVersions.insert(v) }
+                recordLeadTime(event, at: t, context: context)
+                if let artifact = event.artifactIdentity, firstSuccess[artifact] == nil {
+                    firstSuccess[artifact] = t
+                    newlySucceeded.append(artifact)
+                    if let previous = context.previousFirstSuccess {
+                        if let p = previous(artifact), p <= t {
+                            let sample = Sample(time: t, seconds: Double(t - p) / 1e9)
+                            promotionDurations.append(sample)
+                            promotionHistogram.record(sample.seconds)
+                        } else {
+                            unverifiedPromotions += 1
+                        }
+                    }
+                }
+            }
+        case .incidentOpened:
+            let id = event.incident!.id
+            openIncidents.insert(id)
+            if seenIncidents.insert(id).inserted { incidents += 1 }
+            if let live = liveIndex { markFailed(live) }
+        case .incidentResolved:
+            openIncidents.remove(event.incident!.id)
+        }
+
+        let nowDegraded = isDegraded
+        if !wasDegraded, nowDegraded {
+            degradedSince = t
+        } else if wasDegraded, !nowDegraded, let since = degradedSince {
+            addRestore(Sample(time: t, seconds: Double(t - since) / 1e9))
+            degradedSince = nil
+        }
+        return newlySucceeded
+    }
+
+    mutating func addRestore(_ sample: Sample) {
+        restoreTimes.append(sample)
+        restoreHistogram.record(sample.seconds)
+    }
+
+    mutating func markFailed(_ index: Int) {
+        guard !deploymentLog[index].failed else { return }
+        deploymentLog[index].failed = true
+        failures += 1
+    }
+
+    mutating func recordLeadTime(_ event: Event, at t: Int64, context: ApplyContext) {
+        var anyKnown = false
+        for change in event.shippedChanges {
+            let explicit = change.time?.nanoseconds
+            if explicit == nil { commitsWithoutTime.insert(change.commit) }
+            let committed = explicit ?? context.mergeTime(change.commit)
+            if committed != nil { anyKnown = true }
+            if commitsReached.insert(change.commit.hashValue).inserted, let committed {
+                let sample = Sample(time: t, seconds: Double(max(0, t - committed)) / 1e9)
+                leadTimes.append(sample)
+                leadTimeHistogram.record(sample.seconds)
+            }
+        }
+        if !anyKnown { withoutLeadTime += 1 }
+    }
+}

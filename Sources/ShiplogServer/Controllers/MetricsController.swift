@@ -1,0 +1,58 @@
+import Hummingbird
+import ShiplogMetrics
+import ShiplogModel
+
+/// `GET /metrics` (Prometheus text 0.0.4, or OpenMetrics when asked) and `GET /api/v1/status`.
+struct MetricsController<Context: RequestContext> {
+    let metrics: MetricsService
+
+    var routes: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.get("metrics", use: scrape)
+        routes.get("api/v1/status", use: status)
+        routes.get("api/v1/report", use: report)
+        routes.get("api/v1/gate", use: gate)
+        return routes
+    }
+
+    @Sendable func scrape(_ request: Request, context: Context) async throws -> Response {
+        let format = ExpositionFormat(accept: request.headers[.accept])
+        let text = metrics.render(format: format)
+        return Response(status: .ok, headers: [.contentType: format.contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `?environment=production&window=30d&service=S`: the DORA table as JSON.
+    @Sendable func report(_ request: Request, context: Context) async throws -> Response {
+        let q = request.uri.queryParameters
+        let projection = metrics.projection
+        let environment = q.get("environment") ?? projection.pipeline.production
+        guard Event.isValidName(environment) else { throw APIError(.badRequest, "not a valid environment name", field: "environment") }
+        let windowText = q.get("window") ?? "30d"
+        guard let span = TimeSpan(windowText), span.seconds > 0 else {
+            throw APIError(.badRequest, "window must be a span like 7d, 30d or 12h", field: "window")
+        }
+        let rows = projection.report(environment: environment, window: Window(label: windowText, seconds: span.seconds),
+                                     service: q.get("service"), now: Timestamp.now().nanoseconds)
+        return .json(.object([("rows", .array(rows.map(\.jsonValue)))]))
+    }
+
+    /// `?service=S&environment=E&version=V`: 200 when V passed every earlier environment, else 412 naming the missing one.
+    @Sendable func gate(_ request: Request, context: Context) async throws -> Response {
+        let q = request.uri.queryParameters
+        guard let service = q.get("service") else { throw APIError(.badRequest, "service is required", field: "service") }
+        guard let environment = q.get("environment") else { throw APIError(.badRequest, "environment is required", field: "environment") }
+        guard let version = q.get("version") else { throw APIError(.badRequest, "version is required", field: "version") }
+        switch metrics.projection.gate(service: service, environment: environment, version: version) {
+        case .passed(let envs):
+            return .json(.object([("passed", .bool(true)), ("checked", .array(envs.map(JSONValue.string)))]))
+        case .missing(let env):
+            return .json(.object([("passed", .bool(false)), ("missing", .string(env))]), status: .preconditionFailed)
+        case .notInPipeline(let envs):
+            throw APIError(.badRequest, "\(environment) is not in the pipeline (\(envs.joined(separator: ", ")))", field: "environment")
+        }
+    }
+
+    @Sendable func status(_ request: Request, context: Context) async throws -> Response {
+        .json(metrics.projection.status(now: Timestamp.now().nanoseconds))
+    }
+}
