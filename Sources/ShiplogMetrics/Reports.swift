@@ -59,9 +59,11 @@ public struct DORAReportRow: Sendable, Hashable {
 }
 
 extension Projection {
-    /// The DORA report: per service seen in `environment`, its figures over `window`.
+    /// The DORA report: per service that has events in `environment`, its figures over `window`.
     public func report(environment: String, window: Window, service: String? = nil, now: Int64) -> [DORAReportRow] {
-        sortedKeys.filter { $0.environment == environment && (service == nil || $0.service == service) }.map { key in
+        sortedKeys.filter {
+            $0.environment == environment && (service == nil || $0.service == service) && pairs[$0]!.lastTime != .min
+        }.map { key in
             DORAReportRow(service: key.service, environment: environment, window: window,
                           figures: pairs[key]!.figures(window: window, now: now))
         }

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+import ShiplogModel
+
+/// `/metrics`, `status`, `report` and `gate` as users and Prometheus see them.
+@Suite struct MetricsEndToEndTests {
+    let dir = TemporaryDirectory()
+    var db: String { dir.path("metrics.db") }
+
+    /// A small pipeline history, a week ago: 1.0 goes dev → staging → production; 1.1 reaches
+    /// dev only; production has one incident, resolved; web failed in dev.
+    let base = Timestamp.now().adding(seconds: -7 * 86_400)
+    func t(_ hours: Double) -> String { base.adding(seconds: hours * 3600).rfc3339 }
+
+    var history: String {
+        let lines = [
+            #"{"id":"1","type":"change.merged","service":"checkout","commit":"c1","time":"\#(t(0))"}"#,
+            #"{"id":"2","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.0","commit":"c1","time":"\#(t(1))"}"#,
+            #"{"id":"3","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.0","commit":"c1","time":"\#(t(2))"}"#,
+            #"{"id":"4","type":"deployment.succeeded","service":"checkout","environment":"production","version":"1.0","commit":"c1","time":"\#(t(4))","namespace":"shop","workload":"checkout"}"#,
+            #"{"id":"5","type":"incident.opened","service":"checkout","environment":"production","incident":{"id":"INC-1","severity":"sev2"},"time":"\#(t(5))"}"#,
+            #"{"id":"6","type":"incident.resolved","service":"checkout","environment":"production","incident":{"id":"INC-1"},"time":"\#(t(5.5))"}"#,
+            #"{"id":"7","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.1","commit":"c2","commitTime":"\#(t(23))","time":"\#(t(24))"}"#,
+            #"{"id":"8","type":"deployment.failed","service":"web","environment":"dev","version":"0.1","time":"\#(t(24))"}"#,
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func promtool(_ text: String) throws -> RunResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        p.arguments = ["check", "metrics"]
+        let input = dir.write("scrape-\(UUID().uuidString).txt", text)
+        p.standardInput = FileHandle(forReadingAtPath: input)
+        let out = dir.path("promtool.out")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: out)
+        try p.run()
+        p.waitUntilExit()
+        return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
+    }
+
+    func openMetricsParse(_ text: String) throws -> RunResult {
+        let input = dir.write("om-\(UUID().uuidString).txt", text)
+        let script = """
+            import sys
+            from prometheus_client.openmetrics.parser import text_string_to_metric_families
+            families = list(text_string_to_metric_families(open(sys.argv[1]).read()))
+            print(len(families))
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, input]
+        let out = dir.path("python.out")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: out)
+        try p.run()
+        p.waitUntilExit()
+        return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
+    }
+
+    @Test func scrapePassesPromtoolAndTheOpenMetricsParser() async throws {
+        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
+        let server = try ServerProcess(db: db)
+        let text = try await http("GET", server.baseURL + "/metrics")
+        #expect(text.status == 200)
+        #expect(text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(text.text.contains(#"shiplog_deployments_total{service="checkout",environment="production"} 1"#))
+        #expect(text.text.contains(#"shiplog_incidents_total{service="checkout",environment="production"} 1"#))
+        #expect(text.text.contains(#"shiplog_deployment_failures_total{service="checkout",environment="production"} 1"#))
+        #expect(text.text.contains(#"shiplog_time_to_restore_seconds_sum{service="checkout",environment="production"} 1800.0"#))
+        #expect(text.text.contains(#"shiplog_lead_time_seconds_sum{service="checkout",environment="dev"} 7200.0"#), "3600 for c1, 3600 for c2")
+        #expect(text.text.contains(#"shiplog_promotion_duration_seconds_sum{service="checkout",environment="production"} 7200.0"#))
+        #expect(text.text.contains(#"shiplog_degraded{service="web",environment="dev"} 1"#))
+        #expect(text.text.contains(#"shiplog_event_log_last_sequence 8"#))
+        let check = try promtool(text.text)
+        #expect(check.status == 0)
+        #expect(check.stdout.isEmpty, "promtool check metrics: \(check.stdout)")
+
+        let om = try await http("GET", server.baseURL + "/metrics", headers: ["Accept": "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"])
+        #expect(om.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        #expect(om.text.hasSuffix("# EOF\n"))
+        let parsed = try openMetricsParse(om.text)
+        #expect(parsed.status == 0, "\(parsed.stdout)")
+        #expect(Int(parsed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 25)
+    }
+
+    @Test func liveUpdatesLateEventsAndRestart() async throws {
+        let server = try ServerProcess(db: db)
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: history, contentType: "application/x-ndjson").status == 201)
+        // A late rollback in production (before the incident) recomputes that pair.
+        let late = #"{"id":"9","type":"deployment.rolled_back","service":"checkout","environment":"production","version":"0.9","time":"\#(t(4.5))"}"#
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: late).status == 201)
+        let before = try await http("GET", server.baseURL + "/metrics").text
+        #expect(before.contains(#"shiplog_rollbacks_total{service="checkout",environment="production"} 1"#))
+        // 1.0 was rolled back (failed), then the rollback was live during INC-1 (failed): 2.
+        #expect(before.contains(#"shiplog_deployment_failures_total{service="checkout",environment="production"} 2"#))
+        #expect(before.contains(#"shiplog_deployed_version_info{service="checkout",environment="production",version="0.9"} 1"#))
+        #expect(before.contains(#"shiplog_events_ingested_total{source="native",outcome="created"} 9"#))
+        server.stop()
+
+        let restarted = try ServerProcess(db: db)
+        let after = try await http("GET", restarted.baseURL + "/metrics").text
+        #expect(after.doraPart.withoutPending == before.doraPart.withoutPending, "the same figures after a restart")
+        #expect(after.contains(#"shiplog_time_to_restore_seconds_count{service="checkout",environment="production"} 2"#))
+    }
+
+    @Test func statusReportAndGate() async throws {
+        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
+        let status = try shiplog(["status", "--db", db])
+        #expect(status.status == 0, "\(status.stderr)")
+        let lines = status.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0].split(separator: " ", omittingEmptySubsequences: true) == ["SERVICE", "DEV", "STAGING", "PRODUCTION", "WAITING"])
+        #expect(lines[1].hasPrefix("checkout") && lines[1].contains("1.1 → staging for"))
+        #expect(lines[2].hasPrefix("web") && lines[2].contains("(degraded)"))
+
+        let json = try JSONValue.parse(try shiplog(["status", "--db", db, "--format", "json"]).stdout)
+        let checkout = json["services"]?.arrayValue?.first
+        #expect(checkout?["environments"]?.arrayValue?.map { $0["liveVersion"] } == [.string("1.1"), .string("1.0"), .string("1.0")])
+
+        let report = try shiplog(["report", "--db", db, "--window", "30d", "--format", "json"])
+        let rows = try JSONValue.parse(report.stdout).arrayValue ?? []
+        #expect(rows.count == 1)
+        #expect(rows.first?["deployments"]?.intValue == 1)
+        #expect(rows.first?["changeFailureRatio"] == .number("1.0"))
+        #expect(rows.first?["changeFailureLevel"] == .string("low"))
+        #expect(rows.first?["timeToRestoreMedianSeconds"] == .number("1800.0"))
+        #expect(rows.first?["timeToRestoreLevel"] == .string("elite"))
+        #expect(rows.first?["leadTimeLevel"] == .string("elite"))
+        let table = try shiplog(["report", "--db", db])
+        #expect(table.stdout.contains("checkout"))
+        #expect(table.stdout.contains("CHANGE FAILURE"))
+
+        let pass = try shiplog(["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", "1.0"])
+        #expect(pass.status == 0)
+        #expect(pass.stdout.contains("succeeded in dev, staging"))
+        let closed = try shiplog(["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", "1.1"])
+        #expect(closed.status == 1)
+        #expect(closed.stderr.contains("has not succeeded in staging"))
+
+        // The same through a server.
+        let server = try ServerProcess(db: db)
+        let env = ["SHIPLOG_SERVER": server.baseURL]
+        #expect(try shiplog(["gate", "--service", "checkout", "--env", "production", "--version", "1.0"], environment: env).status == 0)
+        let remoteClosed = try shiplog(["gate", "--service", "checkout", "--env", "production", "--version", "1.1"], environment: env)
+        #expect(remoteClosed.status == 1)
+        #expect(remoteClosed.stderr.contains("has not succeeded in staging"))
+        let remoteStatus = try JSONValue.parse(try shiplog(["status", "--format", "json"], environment: env).stdout)
+        #expect(remoteStatus["services"]?.arrayValue?.first?["environments"]?.arrayValue?.map { $0["liveVersion"] } == [.string("1.1"), .string("1.0"), .string("1.0")])
+        let remoteReport = try JSONValue.parse(try shiplog(["report", "--format", "json"], environment: env).stdout)
+        #expect(remoteReport == (try JSONValue.parse(report.stdout)))
+        let api = try await http("GET", server.baseURL + "/api/v1/gate?service=checkout&environment=production&version=1.1")
+        #expect(api.status == 412)
+        #expect(api.body["missing"] == .string("staging"))
+    }
+}
+
+extension String {
+    /// The exposition without shiplog's self-metrics.
+    var doraPart: String {
+        guard let r = range(of: "# HELP shiplog_build_info") else { return self }
+        return String(self[..<r.lowerBound])
+    }
+
+    /// Without the pending gauges, which grow with the clock.
+    var withoutPending: String {
+        split(separator: "\n").filter { !$0.hasPrefix("shiplog_promotion_pending_seconds{") }.joined(separator: "\n")
+    }
+}
