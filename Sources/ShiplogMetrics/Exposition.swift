@@ -84,6 +84,11 @@ public struct ExpositionWriter {
         sample(name + "_count", labels, count)
     }
 
+    /// Appends lines rendered earlier (samples only; the same in both formats).
+    public mutating func append(_ lines: String) {
+        output += lines
+    }
+
     /// Ends the exposition (`# EOF` in OpenMetrics).
     public mutating func finish() {
         if format == .openMetrics { output += "# EOF\n" }

@@ -1,67 +1,119 @@
 /// Renders the DORA and promotion families of PRODUCT.md §3 from the projection.
+///
+/// Each pair's sample lines are rendered once and cached until the pair changes (or, for the
+/// window gauges, until a sample leaves a window), so a scrape mostly concatenates cached
+/// text: its cost follows the number of series, not the number of events.
 enum MetricsRenderer {
+    struct Family {
+        var name: String
+        var type: MetricType
+        var help: String
+        var unit: String?
+    }
+
+    /// Families whose lines change only when the pair's events do.
+    static let staticFamilies: [Family] = [
+        Family(name: "shiplog_deployments_total", type: .counter, help: "Deployments (succeeded, failed or rolled back)."),
+        Family(name: "shiplog_deployment_failures_total", type: .counter, help: "Deployments that failed: a failed rollout, a live deployment rolled back, or one during whose life an incident opened."),
+        Family(name: "shiplog_rollbacks_total", type: .counter, help: "Rollbacks performed."),
+        Family(name: "shiplog_rework_deployments_total", type: .counter, help: "Unplanned deployments: hotfixes and rollbacks."),
+        Family(name: "shiplog_unverified_promotions_total", type: .counter, help: "Artifacts that reached this environment without having succeeded in the previous pipeline environment."),
+        Family(name: "shiplog_deployments_without_lead_time_total", type: .counter, help: "Successful deployments none of whose changes has a known commit time."),
+        Family(name: "shiplog_incidents_total", type: .counter, help: "Incidents opened (distinct incident ids)."),
+        Family(name: "shiplog_lead_time_seconds", type: .histogram, help: "Time from commit to its first successful deployment in this environment.", unit: "seconds"),
+        Family(name: "shiplog_time_to_restore_seconds", type: .histogram, help: "Length of failure episodes (degraded until healthy again).", unit: "seconds"),
+        Family(name: "shiplog_promotion_duration_seconds", type: .histogram, help: "Time from an artifact's first success in the previous environment to its first success in this one.", unit: "seconds"),
+        Family(name: "shiplog_deployed_version_info", type: .gauge, help: "The live version (latest succeeded or rolled-back deployment); always 1."),
+        Family(name: "shiplog_last_deployment_timestamp_seconds", type: .gauge, help: "Unix time of the latest deployment, with the Kubernetes namespace and deployment most recently named for this service and environment.", unit: "seconds"),
+        Family(name: "shiplog_degraded", type: .gauge, help: "1 while an incident is open here or the latest deployment attempt failed."),
+        Family(name: "shiplog_open_incidents", type: .gauge, help: "Incidents opened and not yet resolved."),
+    ]
+
+    static let pendingFamily = Family(
+        name: "shiplog_promotion_pending_seconds", type: .gauge,
+        help: "How long the artifact live in the previous pipeline environment has waited to reach this one (0 once it has).", unit: "seconds")
+
+    /// Families computed over the trailing windows.
+    static let windowFamilies: [Family] = [
+        Family(name: "shiplog_window_deployments", type: .gauge, help: "Deployments in the trailing window."),
+        Family(name: "shiplog_window_change_failure_ratio", type: .gauge, help: "Failed deployments / deployments in the trailing window (0 without deployments)."),
+        Family(name: "shiplog_window_lead_time_median_seconds", type: .gauge, help: "Median lead time of deployments in the trailing window (NaN without samples).", unit: "seconds"),
+        Family(name: "shiplog_window_time_to_restore_median_seconds", type: .gauge, help: "Median time to restore of episodes that ended in the trailing window (NaN without samples).", unit: "seconds"),
+        Family(name: "shiplog_window_rework_ratio", type: .gauge, help: "Rework (hotfix and rollback) deployments / deployments in the trailing window."),
+    ]
+
     static func renderDORA(_ projection: inout Projection, into w: inout ExpositionWriter, now: Int64) {
         let keys = projection.sortedKeys
-        let labels = keys.map { ExpositionWriter.labels(["service": $0.service, "environment": $0.environment]) }
-
-        func counter(_ name: String, _ help: String, _ value: (PairState) -> Int) {
-            w.family(name, .counter, help: help)
-            for (i, key) in keys.enumerated() { w.sample(name, labels[i], value(projection.pairs[key]!)) }
+        var staticChunks: [[String]] = []
+        var windowChunks: [[String]] = []
+        staticChunks.reserveCapacity(keys.count)
+        windowChunks.reserveCapacity(keys.count)
+        for key in keys {
+            let (s, wd) = projection.withPair(key) { p -> ([String], [String]) in
+                if p.renderedStatic == nil { p.renderedStatic = renderStatic(p) }
+                let figures = p.exportedFigures(now: now)
+                if p.renderedWindows == nil { p.renderedWindows = renderWindows(figures, labels: p.labelText) }
+                return (p.renderedStatic!, p.renderedWindows!)
+            }
+            staticChunks.append(s)
+            windowChunks.append(wd)
         }
-        counter("shiplog_deployments_total", "Deployments (succeeded, failed or rolled back).") { $0.deployments }
-        counter("shiplog_deployment_failures_total", "Deployments that failed: a failed rollout, a live deployment rolled back, or one during whose life an incident opened.") { $0.failures }
-        counter("shiplog_rollbacks_total", "Rollbacks performed.") { $0.rollbacks }
-        counter("shiplog_rework_deployments_total", "Unplanned deployments: hotfixes and rollbacks.") { $0.rework }
-        counter("shiplog_unverified_promotions_total", "Artifacts that reached this environment without having succeeded in the previous pipeline environment.") { $0.unverifiedPromotions }
-        counter("shiplog_deployments_without_lead_time_total", "Successful deployments none of whose changes has a known commit time.") { $0.withoutLeadTime }
-        counter("shiplog_incidents_total", "Incidents opened (distinct incident ids).") { $0.incidents }
+        for (f, family) in staticFamilies.enumerated() {
+            w.family(family.name, family.type, help: family.help, unit: family.unit)
+            for chunks in staticChunks { w.append(chunks[f]) }
+        }
+        w.family(pendingFamily.name, pendingFamily.type, help: pendingFamily.help, unit: pendingFamily.unit)
+        for key in keys where projection.pipeline.previous(key.environment) != nil {
+            w.sample(pendingFamily.name, projection.pairs[key]!.labelText, projection.pending(key, now: now)?.seconds ?? 0)
+        }
+        for (f, family) in windowFamilies.enumerated() {
+            w.family(family.name, family.type, help: family.help, unit: family.unit)
+            for chunks in windowChunks { w.append(chunks[f]) }
+        }
+    }
 
-        func histogram(_ name: String, _ help: String, _ h: (PairState) -> Histogram) {
-            w.family(name, .histogram, help: help, unit: "seconds")
-            for (i, key) in keys.enumerated() {
-                let hist = h(projection.pairs[key]!)
-                w.histogram(name, labels[i], bounds: hist.bounds, cumulative: hist.cumulative, sum: hist.sum, count: hist.count)
+    /// One pair's lines of each static family.
+    static func renderStatic(_ p: PairState) -> [String] {
+        let labels = p.labelText
+        var chunks: [String] = []
+        chunks.reserveCapacity(staticFamilies.count)
+        func lines(_ body: (inout ExpositionWriter) -> Void) {
+            var w = ExpositionWriter(format: .text, reserve: 128)
+            body(&w)
+            chunks.append(w.output)
+        }
+        let counters = [p.deployments, p.failures, p.rollbacks, p.rework, p.unverifiedPromotions, p.withoutLeadTime, p.incidents]
+        for (i, value) in counters.enumerated() {
+            lines { $0.sample(staticFamilies[i].name, labels, value) }
+        }
+        for (i, h) in [p.leadTimeHistogram, p.restoreHistogram, p.promotionHistogram].enumerated() {
+            lines { $0.histogram(staticFamilies[7 + i].name, labels, bounds: h.bounds, cumulative: h.cumulative, sum: h.sum, count: h.count) }
+        }
+        lines { w in
+            if p.liveIndex != nil {
+                w.sample("shiplog_deployed_version_info", labels + ",version=\"" + ExpositionWriter.escapeLabel(p.liveVersion ?? p.liveArtifact ?? "") + "\"", 1)
             }
         }
-        histogram("shiplog_lead_time_seconds", "Time from commit to its first successful deployment in this environment.") { $0.leadTimeHistogram }
-        histogram("shiplog_time_to_restore_seconds", "Length of failure episodes (degraded until healthy again).") { $0.restoreHistogram }
-        histogram("shiplog_promotion_duration_seconds", "Time from an artifact's first success in the previous environment to its first success in this one.") { $0.promotionHistogram }
-
-        w.family("shiplog_deployed_version_info", .gauge, help: "The live version (latest succeeded or rolled-back deployment); always 1.")
-        for (i, key) in keys.enumerated() {
-            let p = projection.pairs[key]!
-            guard p.liveIndex != nil else { continue }
-            w.sample("shiplog_deployed_version_info", labels[i] + ",version=\"" + ExpositionWriter.escapeLabel(p.liveVersion ?? p.liveArtifact ?? "") + "\"", 1)
-        }
-        w.family("shiplog_last_deployment_timestamp_seconds", .gauge, help: "Unix time of the latest deployment, with the Kubernetes namespace and deployment most recently named for this service and environment.", unit: "seconds")
-        for (i, key) in keys.enumerated() {
-            let p = projection.pairs[key]!
+        lines { w in
             let k8s = ",namespace=\"" + ExpositionWriter.escapeLabel(p.namespace ?? "") + "\",deployment=\"" + ExpositionWriter.escapeLabel(p.workload ?? "") + "\""
-            w.sample("shiplog_last_deployment_timestamp_seconds", labels[i] + k8s, Double(p.lastDeploymentTime ?? 0) / 1e9)
+            w.sample("shiplog_last_deployment_timestamp_seconds", labels + k8s, Double(p.lastDeploymentTime ?? 0) / 1e9)
         }
-        w.family("shiplog_degraded", .gauge, help: "1 while an incident is open here or the latest deployment attempt failed.")
-        for (i, key) in keys.enumerated() { w.sample("shiplog_degraded", labels[i], projection.pairs[key]!.isDegraded ? 1 : 0) }
-        w.family("shiplog_open_incidents", .gauge, help: "Incidents opened and not yet resolved.")
-        for (i, key) in keys.enumerated() { w.sample("shiplog_open_incidents", labels[i], projection.pairs[key]!.openIncidents.count) }
-        w.family("shiplog_promotion_pending_seconds", .gauge, help: "How long the artifact live in the previous pipeline environment has waited to reach this one (0 once it has).", unit: "seconds")
-        for (i, key) in keys.enumerated() where projection.pipeline.previous(key.environment) != nil {
-            w.sample("shiplog_promotion_pending_seconds", labels[i], projection.pending(key, now: now)?.seconds ?? 0)
-        }
+        lines { $0.sample("shiplog_degraded", labels, p.isDegraded ? 1 : 0) }
+        lines { $0.sample("shiplog_open_incidents", labels, p.openIncidents.count) }
+        return chunks
+    }
 
-        var figures: [[WindowFigures]] = []
-        figures.reserveCapacity(keys.count)
-        for key in keys { figures.append(projection.withPair(key) { $0.exportedFigures(now: now) }) }
-        let windowLabels = Window.exported.map { ",window=\"\($0.label)\"" }
-        func windowGauge(_ name: String, _ help: String, unit: String? = nil, _ value: (WindowFigures) -> Double) {
-            w.family(name, .gauge, help: help, unit: unit)
-            for i in keys.indices {
-                for (j, f) in figures[i].enumerated() { w.sample(name, labels[i] + windowLabels[j], value(f)) }
-            }
+    static let windowLabels = Window.exported.map { ",window=\"\($0.label)\"" }
+
+    /// One pair's lines of each window family.
+    static func renderWindows(_ figures: [WindowFigures], labels: String) -> [String] {
+        let values: [(WindowFigures) -> Double] = [
+            { Double($0.deployments) }, { $0.changeFailureRatio }, { $0.leadTimeMedian }, { $0.timeToRestoreMedian }, { $0.reworkRatio },
+        ]
+        return windowFamilies.indices.map { f in
+            var w = ExpositionWriter(format: .text, reserve: 256)
+            for (j, fig) in figures.enumerated() { w.sample(windowFamilies[f].name, labels + windowLabels[j], values[f](fig)) }
+            return w.output
         }
-        windowGauge("shiplog_window_deployments", "Deployments in the trailing window.") { Double($0.deployments) }
-        windowGauge("shiplog_window_change_failure_ratio", "Failed deployments / deployments in the trailing window (0 without deployments).") { $0.changeFailureRatio }
-        windowGauge("shiplog_window_lead_time_median_seconds", "Median lead time of deployments in the trailing window (NaN without samples).", unit: "seconds") { $0.leadTimeMedian }
-        windowGauge("shiplog_window_time_to_restore_median_seconds", "Median time to restore of episodes that ended in the trailing window (NaN without samples).", unit: "seconds") { $0.timeToRestoreMedian }
-        windowGauge("shiplog_window_rework_ratio", "Rework (hotfix and rollback) deployments / deployments in the trailing window.") { $0.reworkRatio }
     }
 }

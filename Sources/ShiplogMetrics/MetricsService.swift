@@ -50,6 +50,10 @@ public final class MetricsService: Sendable {
             for e in batch { try projection.apply(e, load: load) }
         }
         state.withLock { $0.projection = projection }
+        #if os(Linux)
+        // Give the replay's transient batches back to the system.
+        _ = glibcMallocTrim(0)
+        #endif
     }
 
     /// Applies freshly appended events (those just created).
@@ -108,3 +112,9 @@ public final class MetricsService: Sendable {
         }
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim`, which the Glibc module does not export.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

@@ -88,8 +88,16 @@ public struct PairState: Sendable {
     /// Cached window figures and until when they hold.
     var windowCache: [WindowFigures]? = nil
     var windowCacheValidUntil: Int64 = .min
+    /// Cached exposition lines (see `MetricsRenderer`); nil when the pair changed.
+    var renderedStatic: [String]? = nil
+    var renderedWindows: [String]? = nil
+    /// `service="…",environment="…"`, escaped once.
+    let labelText: String
 
-    public init(key: PairKey) { self.key = key }
+    public init(key: PairKey) {
+        self.key = key
+        labelText = ExpositionWriter.labels(["service": key.service, "environment": key.environment])
+    }
 
     public var isDegraded: Bool { !openIncidents.isEmpty || lastAttemptFailed }
 
@@ -105,6 +113,8 @@ public struct PairState: Sendable {
         lastTime = t
         lastSequence = sequence
         windowCache = nil
+        renderedStatic = nil
+        renderedWindows = nil
         if let ns = event.namespace { namespace = ns }
         if let w = event.workload { workload = w }
         let wasDegraded = isDegraded

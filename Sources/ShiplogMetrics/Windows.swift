@@ -84,6 +84,7 @@ extension PairState {
         }
         windowCache = computed
         windowCacheValidUntil = validUntil
+        renderedWindows = nil
         return computed
     }
 }

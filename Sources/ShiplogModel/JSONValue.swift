@@ -329,7 +329,7 @@ private struct JSONParser {
 }
 
 extension JSONValue {
-    /// Canonical serialization: object keys sorted by their UTF-16 code units (as RFC 8785),
+    /// Canonical serialization: object keys sorted by their UTF-8 bytes (code point order),
     /// no insignificant whitespace, minimal string escaping. Numbers are written as parsed.
     public func canonicalJSON() -> String {
         var out = ""
@@ -353,7 +353,7 @@ extension JSONValue {
             out += "]"
         case .object(let members):
             out += "{"
-            let sorted = members.sorted { $0.0.utf16.lexicographicallyPrecedes($1.0.utf16) }
+            let sorted = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
             for (i, (k, v)) in sorted.enumerated() {
                 if i > 0 { out += "," }
                 JSONValue.writeString(k, into: &out)

@@ -198,6 +198,9 @@ public final class SQLiteEventLog: EventLog {
     ) throws -> ImportResult {
         var result = ImportResult()
         var start = 0
+        // A bulk load touches index pages all over the file; a larger page cache keeps them.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -262144") }
+        defer { try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -2000") } }
         while start < events.count {
             let end = min(start + transactionSize, events.count)
             let chunk = events[start..<end]
@@ -312,20 +315,38 @@ public final class SQLiteEventLog: EventLog {
         if let types { filter += " AND type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
         if !excluding.isEmpty { filter += " AND type NOT IN (\(excluding.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
         while true {
-            let batch: [(StoredEvent, Int64)] = try pool.read { db in
+            let rows: [Row] = try pool.read { db in
                 try Row.fetchAll(
                     db, sql: """
                         SELECT seq, event, received_ns, format, time_ns FROM events
                         WHERE (time_ns > ? OR (time_ns = ? AND seq > ?))\(filter)
                         ORDER BY time_ns, seq LIMIT ?
                         """, arguments: [cursor.0, cursor.0, cursor.1, batchSize]
-                ).map { (try Self.decode($0), $0[4] as Int64) }
+                )
             }
-            guard let last = batch.last else { return }
-            try body(batch.map(\.0))
-            cursor = (last.1, last.0.sequence)
-            if batch.count < batchSize { return }
+            guard let last = rows.last else { return }
+            try body(try Self.decodeInParallel(rows))
+            cursor = (last[4], last[0])
+            if rows.count < batchSize { return }
         }
+    }
+
+    /// Decodes rows on every core: parsing the stored JSON is most of a replay's work.
+    static func decodeInParallel(_ rows: [Row]) throws -> [StoredEvent] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1000))
+        if workers == 1 { return try rows.map(decode) }
+        nonisolated(unsafe) var results = [Result<StoredEvent, any Error>?](repeating: nil, count: rows.count)
+        nonisolated(unsafe) let input = rows
+        results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let out = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let chunk = (input.count + workers - 1) / workers
+                for i in (w * chunk)..<min(input.count, (w + 1) * chunk) {
+                    out[i] = Result { try decode(input[i]) }
+                }
+            }
+        }
+        return try results.map { try $0!.get() }
     }
 
     static func decode(_ row: Row) throws -> StoredEvent {
