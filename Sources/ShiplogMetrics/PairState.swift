@@ -84,6 +84,8 @@ public struct PairState: Sendable {
     /// Commits shipped here without an explicit commit time: a `change.merged` for one of
     /// them changes this pair's lead times.
     var commitsWithoutTime: Set<String> = []
+    /// Commits added to `commitsWithoutTime` since the projection last registered them.
+    var unregisteredCommits: [String] = []
 
     /// Cached window figures and until when they hold.
     var windowCache: [WindowFigures]? = nil
@@ -104,6 +106,13 @@ public struct PairState: Sendable {
     /// Whether an event at (time, sequence) comes after everything applied so far.
     func isInOrder(time: Int64, sequence: Int64) -> Bool {
         time > lastTime || (time == lastTime && sequence > lastSequence)
+    }
+
+    /// Applies the event when it comes after everything applied so far (returning the
+    /// artifacts that succeeded here for the first time); nil when it is late.
+    mutating func applyIfInOrder(_ event: Event, sequence: Int64, context: ApplyContext) -> [String]? {
+        guard isInOrder(time: event.time!.nanoseconds, sequence: sequence) else { return nil }
+        return apply(event, sequence: sequence, context: context)
     }
 
     /// Applies one event; returns artifacts that succeeded here for the first time.
@@ -200,7 +209,7 @@ public struct PairState: Sendable {
         var anyKnown = false
         for change in event.shippedChanges {
             let explicit = change.time?.nanoseconds
-            if explicit == nil { commitsWithoutTime.insert(change.commit) }
+            if explicit == nil, commitsWithoutTime.insert(change.commit).inserted { unregisteredCommits.append(change.commit) }
             let committed = explicit ?? context.mergeTime(change.commit)
             if committed != nil { anyKnown = true }
             if commitsReached.insert(change.commit.hashValue).inserted, let committed {

@@ -66,9 +66,8 @@ public struct Projection: Sendable {
         guard let environment = event.environment else { return }
         let key = PairKey(service: event.service, environment: environment)
         ensurePairs(for: key)
-        if pairs[key]!.isInOrder(time: t, sequence: stored.sequence) {
-            let context = makeContext(for: key)
-            let newlySucceeded = pairs[key]!.apply(event, sequence: stored.sequence, context: context)
+        let context = makeContext(for: key)
+        if let newlySucceeded = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: context) {
             registerDependents(key)
             // An artifact that reached this environment after the next one already has it:
             // the next environment's promotion of it was judged too early.
@@ -101,6 +100,8 @@ public struct Projection: Sendable {
     /// Creates the pair and, for a pipeline environment, the service's other pipeline pairs,
     /// so that every figure (and every pending promotion) has its series from the start.
     mutating func ensurePairs(for key: PairKey) {
+        // A pair is always created together with its service's pipeline pairs.
+        if pairs[key] != nil { return }
         var keys = [key]
         if pipeline.index(of: key.environment) != nil {
             keys += pipeline.environments.map { PairKey(service: key.service, environment: $0) }
@@ -124,9 +125,9 @@ public struct Projection: Sendable {
     }
 
     mutating func registerDependents(_ key: PairKey) {
-        for commit in pairs[key]!.commitsWithoutTime where dependents[commit]?.contains(key) != true {
-            dependents[commit, default: []].insert(key)
-        }
+        guard let commits = pairs[key]?.unregisteredCommits, !commits.isEmpty else { return }
+        pairs[key]!.unregisteredCommits = []
+        for commit in commits { dependents[commit, default: []].insert(key) }
     }
 
     // MARK: Reading
