@@ -191,7 +191,7 @@ import ShiplogModel
         let dir = TemporaryDirectory()
         let db = dir.path("crash.db")
         let acked = dir.path("acked")
-        FileManager.default.createFile(atPath: acked, contents: nil)
+        _ = FileManager.default.createFile(atPath: acked, contents: nil)
         var next = 0
         for round in 0..<12 {
             // Each round: a shell loop records events and writes each id after shiplog acknowledged it.

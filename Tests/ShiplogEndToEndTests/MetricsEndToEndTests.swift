@@ -33,7 +33,7 @@ import ShiplogModel
         let input = dir.write("scrape-\(UUID().uuidString).txt", text)
         p.standardInput = FileHandle(forReadingAtPath: input)
         let out = dir.path("promtool.out")
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: out)
         try p.run()
@@ -53,7 +53,7 @@ import ShiplogModel
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", script, input]
         let out = dir.path("python.out")
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: out)
         try p.run()

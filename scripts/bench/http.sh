@@ -19,7 +19,7 @@ posts=(); gets=()
 for r in $(seq "$RUNS"); do
   g=$(wrk -t2 -c32 -d"$DURATION" "$URL/healthz" | rps)
   p=$(wrk -t2 -c32 -d"$DURATION" -s scripts/bench/wrk-post.lua "$URL" | tee "$W/post.txt" | rps)
-  grep -E 'non-201|Socket errors' "$W/post.txt" || true
+  grep -E 'Non-2xx|Socket errors' "$W/post.txt" || true
   gets+=("$g"); posts+=("$p")
   echo "run $r: GET /healthz $g req/s, POST /api/v1/events $p req/s"
 done

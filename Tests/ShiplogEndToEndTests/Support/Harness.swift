@@ -28,7 +28,7 @@ final class TemporaryDirectory: @unchecked Sendable {
     @discardableResult
     func write(_ name: String, _ text: String) -> String {
         let p = path(name)
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         return p
     }
 
@@ -56,8 +56,8 @@ func shiplog(_ arguments: [String], environment: [String: String] = [:], stdin: 
     process.environment = env
     if let dir { process.currentDirectoryURL = dir.url }
     let out = scratch.path("stdout"), err = scratch.path("stderr")
-    FileManager.default.createFile(atPath: out, contents: nil)
-    FileManager.default.createFile(atPath: err, contents: nil)
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    _ = FileManager.default.createFile(atPath: err, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: out)
     process.standardError = FileHandle(forWritingAtPath: err)
     if let stdin {
@@ -87,8 +87,8 @@ final class ServerProcess: @unchecked Sendable {
         dir = TemporaryDirectory()
         stdoutPath = dir.path("stdout")
         stderrPath = dir.path("stderr")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: shiplogBinary)
         process.arguments = ["serve", "--db", db, "--port", "0"] + arguments
         var env = ProcessInfo.processInfo.environment
