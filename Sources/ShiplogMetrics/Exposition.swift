@@ -50,18 +50,14 @@ public struct ExpositionWriter {
 
     /// One sample line. `labels` is pre-rendered by `labels(_:)` (without braces), or empty.
     public mutating func sample(_ name: String, _ labels: String, _ value: Double) {
-        output += name
-        if !labels.isEmpty {
-            output += "{"
-            output += labels
-            output += "}"
-        }
-        output += " "
-        output += Self.format(value)
-        output += "\n"
+        line(name, labels, Self.format(value))
     }
 
     public mutating func sample(_ name: String, _ labels: String, _ value: Int) {
+        line(name, labels, String(value))
+    }
+
+    private mutating func line(_ name: String, _ labels: String, _ value: String) {
         output += name
         if !labels.isEmpty {
             output += "{"
@@ -69,7 +65,7 @@ public struct ExpositionWriter {
             output += "}"
         }
         output += " "
-        output += String(value)
+        output += value
         output += "\n"
     }
 

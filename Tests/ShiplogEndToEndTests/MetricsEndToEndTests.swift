@@ -26,13 +26,14 @@ import ShiplogModel
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func promtool(_ text: String) throws -> RunResult {
+    /// Runs a tool with `text` as a file argument or on standard input; output and errors together.
+    func tool(_ arguments: [String], text: String, asArgument: Bool) throws -> RunResult {
+        let input = dir.write("input-\(UUID().uuidString).txt", text)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        p.arguments = ["check", "metrics"]
-        let input = dir.write("scrape-\(UUID().uuidString).txt", text)
-        p.standardInput = FileHandle(forReadingAtPath: input)
-        let out = dir.path("promtool.out")
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = arguments + (asArgument ? [input] : [])
+        if !asArgument { p.standardInput = FileHandle(forReadingAtPath: input) }
+        let out = dir.path("output-\(UUID().uuidString).txt")
         _ = FileManager.default.createFile(atPath: out, contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: out)
         p.standardError = FileHandle(forWritingAtPath: out)
@@ -41,24 +42,18 @@ import ShiplogModel
         return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
     }
 
+    func promtool(_ text: String) throws -> RunResult {
+        try tool(["promtool", "check", "metrics"], text: text, asArgument: false)
+    }
+
     func openMetricsParse(_ text: String) throws -> RunResult {
-        let input = dir.write("om-\(UUID().uuidString).txt", text)
         let script = """
             import sys
             from prometheus_client.openmetrics.parser import text_string_to_metric_families
             families = list(text_string_to_metric_families(open(sys.argv[1]).read()))
             print(len(families))
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, input]
-        let out = dir.path("python.out")
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: out)
-        p.standardError = FileHandle(forWritingAtPath: out)
-        try p.run()
-        p.waitUntilExit()
-        return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
+        return try tool(["python3", "-c", script], text: text, asArgument: true)
     }
 
     @Test func scrapePassesPromtoolAndTheOpenMetricsParser() async throws {
