@@ -90,9 +90,32 @@ public final class SQLiteEventLog: EventLog {
         await committer.statistics()
     }
 
-    /// One transaction holding every submission; each in its own savepoint so that one
-    /// conflicting submission fails alone.
+    /// One transaction holding every submission. Conflicts are rare, so the group is first
+    /// written without savepoints; if any submission conflicts, that attempt is rolled back
+    /// and the group is written again with a savepoint per submission, so that the
+    /// conflicting one fails alone.
     static func writeGroup(_ submissions: [[PreparedEvent]], db: Database) throws -> [Result<[AppendOutcome], any Error>] {
+        do {
+            var results: [Result<[AppendOutcome], any Error>] = []
+            try db.inTransaction(.immediate) {
+                var tip = try ChainTip.read(db)
+                for submission in submissions {
+                    var outcomes: [AppendOutcome] = []
+                    for (index, event) in submission.enumerated() {
+                        outcomes.append(try insert(event, index: index, tip: &tip, db: db))
+                    }
+                    results.append(.success(outcomes))
+                }
+                return .commit
+            }
+            return results
+        } catch is AppendError {
+            return try writeGroupIsolated(submissions, db: db)
+        }
+    }
+
+    /// The group with a savepoint per submission.
+    static func writeGroupIsolated(_ submissions: [[PreparedEvent]], db: Database) throws -> [Result<[AppendOutcome], any Error>] {
         var results: [Result<[AppendOutcome], any Error>] = []
         try db.inTransaction(.immediate) {
             var tip = try ChainTip.read(db)
