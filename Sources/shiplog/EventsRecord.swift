@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ShiplogModel
 import ShiplogSources
 import ShiplogStore
@@ -18,8 +19,12 @@ struct EventsRecord: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     @Option(help: ArgumentHelp("One of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"))
-    var type: String
-    @Option(help: "The service name.") var service: String
+    var type: String?
+    @Option(help: "The service name.") var service: String?
+    @Option(name: .customLong("from-kubernetes"), help: ArgumentHelp(
+        "Read a Deployment (kubectl get deployment NAME -o json) from FILE or - : a deployment.succeeded with its service, namespace, workload, revision, change-cause and version. Other options override what it says.",
+        valueName: "file"))
+    var fromKubernetes: String?
     @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (not needed for change.merged).")
     var env: String?
     @Option(help: "Idempotency key (≤ 200 characters); a retry with the same id is not recorded twice.") var id: String?
@@ -46,8 +51,31 @@ struct EventsRecord: AsyncParsableCommand {
     @Option(name: .customLong("annotation"), help: ArgumentHelp("key=value (repeatable).", valueName: "key=value"))
     var annotations: [String] = []
 
-    /// The event as native JSON, so the one validation of the model applies.
-    func eventJSON() throws -> JSONValue {
+    /// The Deployment's fields and raw bytes, when `--from-kubernetes` names one.
+    func kubernetesInput() throws -> ([(String, JSONValue)], [UInt8])? {
+        guard let fromKubernetes else { return nil }
+        let bytes: [UInt8]
+        if fromKubernetes == "-" {
+            bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            guard let data = FileManager.default.contents(atPath: fromKubernetes) else { throw CLIError("cannot read \(fromKubernetes)") }
+            bytes = Array(data)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw CLIError("--from-kubernetes \(fromKubernetes): \(error)")
+        }
+        switch KubernetesSource.eventFields(fromDeployment: json) {
+        case .success(let fields): return (fields, bytes)
+        case .failure(let e): throw CLIError("--from-kubernetes \(fromKubernetes): \(e.message)")
+        }
+    }
+
+    /// The event as native JSON, so the one validation of the model applies. Options given
+    /// on the command line win over what a Kubernetes Deployment says.
+    func eventJSON(base: [(String, JSONValue)] = []) throws -> JSONValue {
         var m: [(String, JSONValue)] = []
         func add(_ key: String, _ value: String?) { if let value { m.append((key, .string(value))) } }
         add("id", id)
@@ -92,11 +120,13 @@ struct EventsRecord: AsyncParsableCommand {
             }
             m.append(("annotations", .object(a)))
         }
-        return .object(m)
+        let given = Set(m.map(\.0))
+        return .object(m + base.filter { !given.contains($0.0) })
     }
 
     func run() async throws {
-        let json = try eventJSON()
+        let kubernetes = try kubernetesInput()
+        let json = try eventJSON(base: kubernetes?.0 ?? [])
         let now = Timestamp.now()
         let event: Event
         switch Event.validate(json, now: now) {
@@ -112,7 +142,7 @@ struct EventsRecord: AsyncParsableCommand {
             print(status == 200 ? "duplicate of event \(seq) (nothing recorded)" : "recorded event \(seq)")
             return
         }
-        let prepared = PreparedEvent(event, raw: body, format: .cli, receivedAt: now)
+        let prepared = PreparedEvent(event, raw: kubernetes?.1 ?? body, format: kubernetes == nil ? .cli : .kubernetes, receivedAt: now)
         let store = try log.openLog()
         do {
             let outcome = try await store.append([prepared])[0]

@@ -172,6 +172,38 @@ import ShiplogModel
         #expect(r.stderr.contains("schema: trigger events_refuse_update is missing"))
     }
 
+    @Test func recordFromAKubernetesDeployment() throws {
+        let deployment = """
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "checkout-api", "namespace": "shop", "labels": {"app.kubernetes.io/name": "checkout"},
+                          "annotations": {"deployment.kubernetes.io/revision": "7", "kubernetes.io/change-cause": "bump to 1.4.2"}},
+             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "ghcr.io/acme/checkout:1.4.2"}]}}}}
+            """
+        let r = try shiplog(["events", "record", "--db", db, "--from-kubernetes", "-", "--env", "production", "--actor", "argo"], stdin: deployment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = try JSONValue.parse(try shiplog(["events", "list", "--db", db, "--format", "json"]).stdout).arrayValue?.first
+        let event = record?["event"]
+        #expect(record?["format"] == .string("kubernetes"))
+        #expect(event?["type"] == .string("deployment.succeeded"))
+        #expect(event?["service"] == .string("checkout"))
+        #expect(event?["environment"] == .string("production"))
+        #expect(event?["namespace"] == .string("shop"))
+        #expect(event?["workload"] == .string("checkout-api"))
+        #expect(event?["revision"] == .string("7"))
+        #expect(event?["changeCause"] == .string("bump to 1.4.2"))
+        #expect(event?["version"] == .string("1.4.2"))
+        #expect(event?["actor"] == .string("argo"))
+        #expect(sqlite3(db, "SELECT raw FROM events").output.contains("\"kind\": \"Deployment\""), "the Deployment is kept as the raw body")
+
+        let noEnv = try shiplog(["events", "record", "--db", db, "--from-kubernetes", "-"], stdin: deployment)
+        #expect(noEnv.status != 0)
+        #expect(noEnv.stderr.contains("--env: required"))
+        let notADeployment = try shiplog(["events", "record", "--db", db, "--env", "dev", "--from-kubernetes", "-"], stdin: #"{"kind":"Pod","metadata":{"name":"x"}}"#)
+        #expect(notADeployment.status != 0)
+        #expect(notADeployment.stderr.contains("expected kind Deployment, not Pod"))
+        #expect(rowCount(db) == 1)
+    }
+
     @Test func helpIsEverywhere() throws {
         for args in [["--help"], ["events", "--help"], ["events", "list", "--help"], ["events", "record", "--help"],
                      ["events", "import", "--help"], ["verify", "--help"], ["serve", "--help"]] {
