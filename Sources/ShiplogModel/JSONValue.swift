@@ -46,6 +46,17 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// A number that is a whole `Int`.
+    public var intValue: Int? {
+        if case .number(let n) = self { return Int(n) }
+        return nil
+    }
+
+    public var doubleValue: Double? {
+        if case .number(let n) = self { return Double(n) }
+        return nil
+    }
+
     public var objectMembers: [(String, JSONValue)]? {
         if case .object(let m) = self { return m }
         return nil
@@ -337,11 +348,19 @@ extension JSONValue {
     public func canonicalJSON() -> String {
         var out = ""
         out.reserveCapacity(256)
-        writeCanonical(into: &out)
+        write(into: &out, sortingKeys: true)
         return out
     }
 
-    public func writeCanonical(into out: inout String) {
+    /// The same compact form with object keys in their given order (for responses).
+    public func compactJSON() -> String {
+        var out = ""
+        out.reserveCapacity(256)
+        write(into: &out, sortingKeys: false)
+        return out
+    }
+
+    func write(into out: inout String, sortingKeys: Bool) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -351,17 +370,17 @@ extension JSONValue {
             out += "["
             for (i, e) in elements.enumerated() {
                 if i > 0 { out += "," }
-                e.writeCanonical(into: &out)
+                e.write(into: &out, sortingKeys: sortingKeys)
             }
             out += "]"
         case .object(let members):
             out += "{"
-            let sorted = members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-            for (i, (k, v)) in sorted.enumerated() {
+            let ordered = sortingKeys ? members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } : members
+            for (i, (k, v)) in ordered.enumerated() {
                 if i > 0 { out += "," }
                 JSONValue.writeString(k, into: &out)
                 out += ":"
-                v.writeCanonical(into: &out)
+                v.write(into: &out, sortingKeys: sortingKeys)
             }
             out += "}"
         }

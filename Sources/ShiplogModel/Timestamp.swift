@@ -24,17 +24,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public var seconds: Double { Double(nanoseconds) / 1e9 }
-    public var date: Date { Date(timeIntervalSince1970: seconds) }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanoseconds < b.nanoseconds }
 
     public func adding(seconds: Double) -> Timestamp {
         Timestamp(nanoseconds: nanoseconds + Int64(seconds * 1e9))
     }
-
-    /// The earliest and latest instants shiplog accepts (the range of `nanoseconds`).
-    public static let earliest = Timestamp(nanoseconds: 0)
-    public static let latest = Timestamp(nanoseconds: Int64.max)
 
     /// Canonical RFC 3339 text in UTC.
     public var description: String { rfc3339 }

@@ -49,39 +49,11 @@ public struct APIError: HTTPResponseError, Sendable {
 extension Response {
     /// A JSON response from a `JSONValue` (compact, keys in their given order).
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        var text = ""
-        value.writeCompact(into: &text)
-        text += "\n"
+        let text = value.compactJSON() + "\n"
         return Response(
             status: status,
             headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text))
         )
-    }
-}
-
-extension JSONValue {
-    /// Compact JSON with keys in their given order (for responses; canonical form sorts them).
-    func writeCompact(into out: inout String) {
-        switch self {
-        case .array(let elements):
-            out += "["
-            for (i, e) in elements.enumerated() {
-                if i > 0 { out += "," }
-                e.writeCompact(into: &out)
-            }
-            out += "]"
-        case .object(let members):
-            out += "{"
-            for (i, (k, v)) in members.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.string(k).writeCanonical(into: &out)
-                out += ":"
-                v.writeCompact(into: &out)
-            }
-            out += "}"
-        default:
-            writeCanonical(into: &out)
-        }
     }
 }

@@ -10,14 +10,9 @@ public struct Ingest: Sendable {
     public let maxBodyBytes: Int
     let projectionFailed: @Sendable (any Error) -> Void
 
-    public init(log: any EventLog, metrics: MetricsService, maxBodyBytes: Int) {
-        self.log = log
-        self.metrics = metrics
-        self.maxBodyBytes = maxBodyBytes
-        self.projectionFailed = { _ in }
-    }
-
-    init(log: any EventLog, metrics: MetricsService, maxBodyBytes: Int, onProjectionFailure: @escaping @Sendable (any Error) -> Void) {
+    /// - Parameter onProjectionFailure: told when an acknowledged event could not be applied
+    ///   to the metrics (the event itself is durable either way).
+    public init(log: any EventLog, metrics: MetricsService, maxBodyBytes: Int, onProjectionFailure: @escaping @Sendable (any Error) -> Void) {
         self.log = log
         self.metrics = metrics
         self.maxBodyBytes = maxBodyBytes

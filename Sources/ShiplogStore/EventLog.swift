@@ -76,6 +76,16 @@ public struct StoredEvent: Sendable, Hashable {
             ("event", event.jsonValue),
         ])
     }
+
+    /// Reads a record in the form of `jsonValue` (as the API sends it).
+    public init?(json: JSONValue) {
+        guard let seq = json["sequence"]?.intValue,
+            let received = json["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
+            let format = json["format"]?.stringValue.flatMap(SourceFormat.init(rawValue:)),
+            let eventJSON = json["event"], case .success(let event) = Event.validate(eventJSON, now: nil)
+        else { return nil }
+        self.init(sequence: Int64(seq), event: event, receivedAt: received, format: format)
+    }
 }
 
 /// Filters and position for reading history.
@@ -153,14 +163,7 @@ public struct EventPage: Sendable, Hashable {
 /// The result of walking the hash chain.
 public struct VerifyReport: Sendable, Hashable {
     public var rowsChecked: Int64
-    /// The first row that does not verify, with the reason; nil when the log is intact.
-    public var firstBroken: (sequence: Int64, reason: String)? {
-        get { brokenSequence.map { ($0, brokenReason ?? "") } }
-        set {
-            brokenSequence = newValue?.sequence
-            brokenReason = newValue?.reason
-        }
-    }
+    /// The first row that does not verify, and why; nil when the chain is intact.
     public var brokenSequence: Int64?
     public var brokenReason: String?
     /// Problems with the schema itself (a missing append-only trigger).

@@ -221,9 +221,6 @@ public final class SQLiteEventLog: EventLog {
     ) throws -> ImportResult {
         var result = ImportResult()
         var start = 0
-        // A bulk load touches index pages all over the file; a larger page cache keeps them.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -262144") }
-        defer { try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -2000") } }
         while start < events.count {
             let end = min(start + transactionSize, events.count)
             let chunk = events[start..<end]

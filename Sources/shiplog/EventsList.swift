@@ -118,15 +118,3 @@ struct EventsList: AsyncParsableCommand {
         for row in rows { print(line(row)) }
     }
 }
-
-extension StoredEvent {
-    /// Reads a record as the API sends it.
-    init?(json: JSONValue) {
-        guard case .number(let n)? = json["sequence"], let seq = Int64(n),
-            let received = json["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let format = json["format"]?.stringValue.flatMap(SourceFormat.init(rawValue:)),
-            let eventJSON = json["event"], case .success(let event) = Event.validate(eventJSON, now: nil)
-        else { return nil }
-        self.init(sequence: seq, event: event, receivedAt: received, format: format)
-    }
-}

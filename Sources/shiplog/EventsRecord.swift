@@ -138,7 +138,7 @@ struct EventsRecord: AsyncParsableCommand {
         if let client = try log.client {
             let (status, answer) = try await client.send("POST", "api/v1/events", body: body)
             guard status == 200 || status == 201 else { throw CLIError(ServerClient.errorText(status, answer)) }
-            let seq = answer["sequence"].flatMap { if case .number(let n) = $0 { n } else { nil } } ?? "?"
+            let seq = answer["sequence"]?.intValue.map(String.init) ?? "?"
             print(status == 200 ? "duplicate of event \(seq) (nothing recorded)" : "recorded event \(seq)")
             return
         }

@@ -44,10 +44,3 @@ func printColumns(_ rows: [[String]]) {
         print(row.enumerated().map { i, c in i == row.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  "))
     }
 }
-
-extension JSONValue {
-    var doubleValue: Double? {
-        if case .number(let n) = self { return Double(n) }
-        return nil
-    }
-}

@@ -61,10 +61,3 @@ struct Report: AsyncParsableCommand {
 }
 
 import Foundation
-
-extension JSONValue {
-    var intValue: Int? {
-        if case .number(let n) = self { return Int(n) }
-        return nil
-    }
-}

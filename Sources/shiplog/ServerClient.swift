@@ -46,7 +46,7 @@ struct ServerClient {
         var text = "server answered \(status): " + (body["error"]?.stringValue ?? body.stringValue ?? "")
         if let details = body["events"]?.arrayValue {
             for d in details {
-                let index = d["index"].flatMap { if case .number(let n) = $0 { n } else { nil } }
+                let index = d["index"]?.intValue
                 text += "\n  " + (index.map { "event \($0): " } ?? "") + (d["field"]?.stringValue ?? "") + ": " + (d["message"]?.stringValue ?? "")
             }
         }

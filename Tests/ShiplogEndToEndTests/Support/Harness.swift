@@ -170,13 +170,6 @@ func http(
     return HTTPResult(status: http.statusCode, body: (try? JSONValue.parse(Array(data))) ?? .null, text: text, headers: headerMap)
 }
 
-extension JSONValue {
-    var intValue: Int? {
-        if case .number(let n) = self { return Int(n) }
-        return nil
-    }
-}
-
 /// Runs the sqlite3 shell on a database file.
 func sqlite3(_ db: String, _ sql: String) -> (status: Int32, output: String) {
     let p = Process()
