@@ -25,7 +25,10 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         // One file per source format: payload → validated events.
-        .target(name: "ShiplogSources", dependencies: ["ShiplogModel"]),
+        .target(
+            name: "ShiplogSources",
+            dependencies: ["ShiplogModel", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The SQLite event log: schema, migrations, group-committed appends, queries, verify.
         .target(
             name: "ShiplogStore",

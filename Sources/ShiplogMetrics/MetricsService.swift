@@ -4,8 +4,10 @@ import ShiplogStore
 import Synchronization
 
 /// What happened to ingested events, for `shiplog_events_ingested_total{source,outcome}`.
+/// `skipped`: a source item acknowledged without an event (an alert without service labels,
+/// a CDEvent about a build).
 public enum IngestOutcome: String, Sendable, CaseIterable {
-    case created, duplicate, rejected, conflict
+    case created, duplicate, rejected, conflict, skipped
 }
 
 /// The live metrics of a running server: the projection (replayed from the log at start,

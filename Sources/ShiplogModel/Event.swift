@@ -130,7 +130,8 @@ public struct Event: Sendable, Hashable {
 }
 
 extension String {
-    func replacingPercentEncoding() -> String {
+    /// Decodes `%XX` escapes (as in purls and URLs); malformed escapes stay as they are.
+    public func replacingPercentEncoding() -> String {
         guard contains("%") else { return self }
         var bytes: [UInt8] = []
         var it = Array(utf8)[...]

@@ -57,3 +57,11 @@ extension Response {
         )
     }
 }
+
+extension Request {
+    /// The first value of a header, by case-insensitive name.
+    func header(named name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.name.canonicalName == lowered }?.value
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ShiplogMetrics
+import ShiplogSources
 import ShiplogStore
 
 /// Settings of `shiplog serve`.
@@ -13,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     /// Accept unauthenticated writes on a non-loopback address.
     public var insecure = false
     public var maxBodyBytes = 1 << 20
+    /// The secret GitHub signs webhook bodies with (`X-Hub-Signature-256`).
+    public var githubSecret: String?
+    /// Which alert labels name the service and environment of an Alertmanager alert.
+    public var alertLabels = AlertmanagerSource.LabelNames()
 
     public init() {}
 
@@ -31,6 +36,10 @@ public struct ServerConfiguration: Sendable {
         if maxBodyBytes < 1024 { throw ConfigurationError("--max-body must be at least 1024 bytes") }
         if let t = writeToken, t.isEmpty { throw ConfigurationError("the write token is empty") }
         if let t = readToken, t.isEmpty { throw ConfigurationError("the read token is empty") }
+        if let s = githubSecret, s.isEmpty { throw ConfigurationError("the GitHub webhook secret is empty") }
+        for label in [alertLabels.service, alertLabels.environment] where label.isEmpty {
+            throw ConfigurationError("the Alertmanager label names must not be empty")
+        }
     }
 }
 
@@ -45,13 +54,19 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
-    router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken))
+    // GitHub cannot send a bearer token; with a secret, its signature stands in for the write token.
+    let signedRoutes: Set<String> = configuration.githubSecret != nil ? ["/api/v1/webhooks/github"] : []
+    router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken, signedRoutes: signedRoutes))
     let ingest = Ingest(log: log, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes) { error in
         logger.error("metrics projection could not apply an event", metadata: ["error": "\(error)"])
     }
     router.addRoutes(HealthController(log: log).routes)
     router.addRoutes(MetricsController(metrics: metrics).routes)
     router.addRoutes(EventsController(ingest: ingest).routes, atPath: "/api/v1/events")
+    router.addRoutes(CDEventsController(ingest: ingest).routes, atPath: "/api/v1/cdevents")
+    router.addRoutes(GitHubWebhookController(ingest: ingest, secret: configuration.githubSecret).routes, atPath: "/api/v1/webhooks/github")
+    router.addRoutes(ArgoCDWebhookController(ingest: ingest).routes, atPath: "/api/v1/webhooks/argocd")
+    router.addRoutes(AlertmanagerWebhookController(ingest: ingest, labels: configuration.alertLabels).routes, atPath: "/api/v1/webhooks/alertmanager")
     return router
 }
 

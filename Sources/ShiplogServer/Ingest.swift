@@ -1,6 +1,7 @@
 import Hummingbird
 import ShiplogMetrics
 import ShiplogModel
+import ShiplogSources
 import ShiplogStore
 
 /// The one append path every ingest route shares: body limits, durable append, the answer.
@@ -38,9 +39,33 @@ public struct Ingest: Sendable {
         }
     }
 
+    /// The route body of every source adapter: a refused body is counted and answered 400;
+    /// otherwise the events are appended and the skipped items listed. A body whose every item
+    /// was skipped gets 202 and writes nothing.
+    func append(_ decoded: Result<SourceBatch, SourceError>, format: SourceFormat) async throws -> Response {
+        let batch: SourceBatch
+        switch decoded {
+        case .success(let b): batch = b
+        case .failure(let e):
+            rejected(format)
+            throw APIError(.badRequest, e.message, field: e.field, events: e.events)
+        }
+        metrics.countIngest(source: format, outcome: .skipped, count: batch.skipped.count)
+        let skipped: [JSONValue] = batch.skipped.map { item in
+            var m: [(String, JSONValue)] = []
+            if let index = item.index { m.append(("index", .number(String(index)))) }
+            m.append(("reason", .string(item.reason)))
+            return .object(m)
+        }
+        guard !batch.events.isEmpty else {
+            return .json(.object([("results", .array([])), ("skipped", .array(skipped))]), status: .accepted)
+        }
+        return try await append(batch.events, format: format, single: false, skipped: skipped)
+    }
+
     /// Appends durably and answers: 201 when anything was written, 200 when every event was
     /// a duplicate, 409 on a conflicting id. A lone object gets a lone result.
-    func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool) async throws -> Response {
+    func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [JSONValue] = []) async throws -> Response {
         let outcomes: [AppendOutcome]
         do {
             outcomes = try await log.append(events)
@@ -75,6 +100,8 @@ public struct Ingest: Sendable {
         }
         let status: HTTPResponse.Status = outcomes.allSatisfy(\.isDuplicate) ? .ok : .created
         if single, let only = results.first { return .json(only, status: status) }
-        return .json(.object([("results", .array(results))]), status: status)
+        var members: [(String, JSONValue)] = [("results", .array(results))]
+        if !skipped.isEmpty { members.append(("skipped", .array(skipped))) }
+        return .json(.object(members), status: status)
     }
 }

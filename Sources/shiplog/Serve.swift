@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ShiplogMetrics
 import ShiplogServer
+import ShiplogSources
 import ShiplogStore
 
 struct Serve: AsyncParsableCommand {
@@ -24,6 +25,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bearer token required for reads (env SHIPLOG_READ_TOKEN).") var readToken: String?
     @Flag(help: "Accept unauthenticated writes on a non-loopback address.") var insecure = false
     @Option(help: "Largest request body, in bytes.") var maxBody = 1 << 20
+    @Option(help: "Secret GitHub signs webhooks with (X-Hub-Signature-256) (env SHIPLOG_GITHUB_SECRET).")
+    var githubSecret: String?
+    @Option(help: "Alert label naming the service, for Alertmanager webhooks.") var alertServiceLabel = "service"
+    @Option(help: "Alert label naming the environment, for Alertmanager webhooks.") var alertEnvironmentLabel = "environment"
     @Option(help: "The pipeline's environments in promotion order; the last is production.")
     var pipeline = "dev,staging,production"
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
@@ -37,6 +42,8 @@ struct Serve: AsyncParsableCommand {
         configuration.readToken = readToken ?? env["SHIPLOG_READ_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.insecure = insecure
         configuration.maxBodyBytes = maxBody
+        configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
         guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level \(logLevel): not a log level") }
         guard let pipeline = Pipeline(parsing: pipeline) else {
             throw CLIError("--pipeline \(self.pipeline): expected distinct environment names separated by commas, like dev,staging,production")

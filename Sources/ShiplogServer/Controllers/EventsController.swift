@@ -94,12 +94,17 @@ enum MediaKind: Equatable {
     case json, ndjson, missing
     case other(String)
 
+    /// The media type without parameters, lowercased: `Application/JSON; charset=utf-8` → `application/json`.
+    static func baseType(_ header: String) -> String {
+        header.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    }
+
     init(_ header: String?) {
         guard let header else {
             self = .missing
             return
         }
-        let type = header.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let type = Self.baseType(header)
         switch type {
         case "application/json", "text/json": self = .json
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines": self = .ndjson

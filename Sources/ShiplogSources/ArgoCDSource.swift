@@ -1,0 +1,140 @@
+import ShiplogModel
+
+/// Argo CD notifications → native events. The body is what shiplog's notification template
+/// (`deploy/argocd/`) sends: `{"trigger": …, "app": <the Application>, "context": …}`.
+///
+/// | trigger | native |
+/// |---|---|
+/// | `on-deployed` | `deployment.succeeded` (time: the sync's `finishedAt`) |
+/// | `on-sync-failed` | `deployment.failed` (time: `finishedAt`) |
+/// | `on-health-degraded` | `deployment.failed` (time: the health transition) |
+/// | `on-sync-running` | `deployment.started` (time: `startedAt`) |
+///
+/// Without a `trigger` (another template), the Application's state decides the same way
+/// the stock triggers would: a running sync, a failed sync, a succeeded sync that is
+/// healthy or degraded. Anything else (no sync yet, still progressing) is skipped.
+public enum ArgoCDSource {
+    /// The triggers shiplog's template sends and what each records.
+    public static let triggers: [String: EventType] = [
+        "on-deployed": .deploymentSucceeded,
+        "on-sync-failed": .deploymentFailed,
+        "on-health-degraded": .deploymentFailed,
+        "on-sync-running": .deploymentStarted,
+    ]
+
+    public static func decode(_ body: [UInt8], receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
+        let json: JSONValue
+        switch parseBody(body, what: "an Argo CD notification: {\"trigger\": …, \"app\": <Application>}") {
+        case .success(let j): json = j
+        case .failure(let e): return .failure(e)
+        }
+        return assemble([(nil, map(json, raw: body))], format: .argocd, receivedAt: receivedAt)
+    }
+
+    static func map(_ json: JSONValue, raw: [UInt8]) -> ItemOutcome {
+        guard json.objectMembers != nil else {
+            return .invalid([FieldError(field: "", message: "the notification must be a JSON object, not \(json.kindName)")])
+        }
+        guard let app = json["app"], app.objectMembers != nil else {
+            return .invalid([FieldError(field: "app", message: "required: the Application object ({{toJson .app}} in the template)")])
+        }
+        if let kind = app.string(at: "kind"), kind != "Application" {
+            return .invalid([FieldError(field: "app.kind", message: "expected an Application, not \(kind)")])
+        }
+        guard let name = app.string(at: "metadata.name") else {
+            return .invalid([FieldError(field: "app.metadata.name", message: "required")])
+        }
+        let status = app["status"]
+        let operation = status?["operationState"]
+        let phase = operation?.string(at: "phase")
+        let health = status?.string(at: "health.status")
+
+        let type: EventType
+        let trigger = json.string(at: "trigger")
+        if let trigger {
+            guard let t = triggers[trigger] else {
+                return .skipped("trigger \(trigger) is not recorded; shiplog reads \(triggers.keys.sorted().joined(separator: ", "))")
+            }
+            type = t
+        } else {
+            switch (phase, health) {
+            case ("Running", _): type = .deploymentStarted
+            case ("Failed", _), ("Error", _): type = .deploymentFailed
+            case ("Succeeded", "Healthy"): type = .deploymentSucceeded
+            case ("Succeeded", "Degraded"): type = .deploymentFailed
+            default:
+                return .skipped("no trigger, and the Application shows no finished or running sync (phase \(phase ?? "none"), health \(health ?? "unknown"))")
+            }
+        }
+
+        let degraded = trigger == "on-health-degraded" || (trigger == nil && phase == "Succeeded" && health == "Degraded")
+        let time: String?
+        let timeOrigin: String
+        switch type {
+        case .deploymentStarted:
+            (time, timeOrigin) = (operation?.string(at: "startedAt"), "app.status.operationState.startedAt")
+        case _ where degraded:
+            (time, timeOrigin) = (status?.string(at: "health.lastTransitionTime") ?? operation?.string(at: "finishedAt"), "app.status.health.lastTransitionTime")
+        default:
+            (time, timeOrigin) = (operation?.string(at: "finishedAt"), "app.status.operationState.finishedAt")
+        }
+
+        let syncResult = operation?["syncResult"]
+        let requested = operation?["operation"]?["sync"]
+        // A running sync has no result yet: what it was asked to sync is the revision.
+        let revisions: [JSONValue?] = type == .deploymentStarted ? [requested, syncResult] : [syncResult]
+        let commit = revisions.lazy.compactMap { $0.flatMap(commitRevision) }.first
+        let anyRevision = revisions.lazy.compactMap { r -> String? in
+            r?.string(at: "revision") ?? r?["revisions"]?.arrayValue?.first?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        }.first
+
+        let metadata = app["metadata"]
+        let labels = metadata?["labels"]
+        let appNamespace = metadata?.string(at: "namespace") ?? "argocd"
+        let destination = app["spec"]?["destination"]?.string(at: "namespace")
+        let labelName = labels?["app.kubernetes.io/name"]?.stringValue
+
+        var event = MappedEvent(type: type, raw: raw)
+        event.set("id", idempotencyKey("argocd", ["\(appNamespace)/\(name)", trigger ?? type.rawValue, time ?? "", anyRevision ?? ""]),
+                  from: "app.metadata.name + trigger + time + revision")
+        event.set("time", time, from: timeOrigin)
+        event.set("service", labelName ?? name, from: labelName != nil ? "app.metadata.labels[app.kubernetes.io/name]" : "app.metadata.name")
+        event.set("environment", labels?["environment"]?.stringValue ?? destination,
+                  from: labels?["environment"] != nil ? "app.metadata.labels[environment]" : "app.spec.destination.namespace")
+        event.set("namespace", destination, from: "app.spec.destination.namespace")
+        event.set("workload", metadata?["annotations"]?["shiplog/workload"]?.stringValue ?? labelName, from: "app.metadata.labels[app.kubernetes.io/name]")
+        event.set("commit", commit, from: "app.status.operationState.syncResult.revision")
+        // The image summary shows what runs now; while a sync runs that is the old version.
+        let image = status?["summary"]?["images"]?.arrayValue?.lazy.compactMap { $0.stringValue.flatMap(KubernetesSource.imageTag) }.first
+        if type == .deploymentStarted {
+            event.set("version", anyRevision ?? image, from: "app.status.operationState.operation.sync.revision")
+        } else {
+            event.set("version", image ?? anyRevision, from: image != nil ? "app.status.summary.images[0]" : "app.status.operationState.syncResult.revision")
+        }
+        if let username = operation?.string(at: "operation.initiatedBy.username") {
+            event.set("actor", username, from: "app.status.operationState.operation.initiatedBy.username")
+        } else if operation?["operation"]?["initiatedBy"]?["automated"] == .bool(true) {
+            event.set("actor", "automated sync")
+        }
+        if let base = json.string(at: "context.argocdUrl") {
+            event.set("url", "\(base)/applications/\(appNamespace)/\(name)")
+        }
+        event.set("message", operation?.string(at: "message").map { String($0.prefix(Limits.messageLength)) }, from: "app.status.operationState.message")
+        event.set("source", "argocd")
+        var annotations: [(String, JSONValue)] = [("argocd.application", .string("\(appNamespace)/\(name)"))]
+        if let project = app["spec"]?.string(at: "project") { annotations.append(("argocd.project", .string(project))) }
+        event.set("annotations", .object(annotations))
+        return .event(event)
+    }
+
+    /// A revision that names a Git commit (40 or 64 hex digits): `revision`, else the first
+    /// such entry of `revisions` (multi-source apps; Helm sources there report chart versions).
+    static func commitRevision(_ sync: JSONValue) -> String? {
+        let candidates = [sync["revision"]?.stringValue] + (sync["revisions"]?.arrayValue ?? []).map(\.stringValue)
+        return candidates.lazy.compactMap { $0 }.first(where: isCommitHash)
+    }
+
+    static func isCommitHash(_ s: String) -> Bool {
+        (s.utf8.count == 40 || s.utf8.count == 64) && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}

@@ -1,0 +1,163 @@
+import Crypto
+import ShiplogModel
+
+/// GitHub `deployment` and `deployment_status` webhooks → native events.
+///
+/// | webhook | native |
+/// |---|---|
+/// | `deployment` (created) | `deployment.started` |
+/// | `deployment_status` success | `deployment.succeeded` |
+/// | `deployment_status` failure, error | `deployment.failed` |
+/// | `deployment_status` pending, queued, waiting, in_progress | `deployment.started` |
+/// | `deployment_status` inactive | skipped: superseded is neither a deployment nor a failure |
+/// | `ping`, any other event | skipped |
+public enum GitHubSource {
+    /// The header GitHub signs bodies with.
+    public static let signatureHeader = "X-Hub-Signature-256"
+
+    /// Whether `header` (`sha256=<hex HMAC-SHA256 of the body>`) was made with `secret`.
+    /// The comparison runs in constant time.
+    public static func verifySignature(_ header: String?, body: [UInt8], secret: String) -> Bool {
+        guard let header, header.hasPrefix("sha256="), let mac = bytes(fromHex: header.dropFirst(7)), mac.count == 32 else {
+            return false
+        }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: SymmetricKey(data: Array(secret.utf8)))
+    }
+
+    /// The signature header value for `body` (what GitHub would send), for tests and tools.
+    public static func signature(body: [UInt8], secret: String) -> String {
+        "sha256=" + hex(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8))))
+    }
+
+    /// - Parameters:
+    ///   - event: the `X-GitHub-Event` header.
+    ///   - delivery: the `X-GitHub-Delivery` header; the idempotency key (GitHub keeps it on redelivery).
+    public static func decode(_ body: [UInt8], event: String?, delivery: String?, receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
+        guard let event, !event.isEmpty else {
+            return .failure(SourceError("the X-GitHub-Event header is missing; this route takes GitHub webhooks", field: "X-GitHub-Event"))
+        }
+        let json: JSONValue
+        switch parseBody(body, what: "a GitHub webhook payload") {
+        case .success(let j): json = j
+        case .failure(let e): return .failure(e)
+        }
+        guard json.objectMembers != nil else {
+            return .failure(SourceError("a GitHub webhook payload is a JSON object, not \(json.kindName)"))
+        }
+        let outcome: ItemOutcome
+        switch event {
+        case "deployment": outcome = deployment(json, delivery: delivery, raw: body)
+        case "deployment_status": outcome = deploymentStatus(json, delivery: delivery, raw: body)
+        case "ping": outcome = .skipped("ping")
+        default: outcome = .skipped("\(event) webhooks are not recorded; shiplog reads deployment and deployment_status")
+        }
+        return assemble([(nil, outcome)], format: .github, receivedAt: receivedAt)
+    }
+
+    static func deployment(_ json: JSONValue, delivery: String?, raw: [UInt8]) -> ItemOutcome {
+        guard let deployment = json["deployment"], deployment.objectMembers != nil else {
+            return .invalid([FieldError(field: "deployment", message: "required in a deployment webhook")])
+        }
+        if let action = json.string(at: "action"), action != "created" {
+            return .skipped("deployment action \(action) is not recorded")
+        }
+        var event = MappedEvent(type: .deploymentStarted, raw: raw)
+        let key = delivery ?? deployment["id"].map { "deployment-\($0.compactJSON())" }
+        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: "X-GitHub-Delivery")
+        event.set("time", deployment.string(at: "created_at"), from: "deployment.created_at")
+        event.set("actor", deployment.string(at: "creator.login") ?? json.string(at: "sender.login"), from: "deployment.creator.login")
+        event.set("message", deployment.string(at: "description"), from: "deployment.description")
+        setCommon(&event, json: json, deployment: deployment, environment: deployment.string(at: "environment"))
+        return .event(event)
+    }
+
+    static func deploymentStatus(_ json: JSONValue, delivery: String?, raw: [UInt8]) -> ItemOutcome {
+        guard let status = json["deployment_status"], status.objectMembers != nil else {
+            return .invalid([FieldError(field: "deployment_status", message: "required in a deployment_status webhook")])
+        }
+        guard let deployment = json["deployment"], deployment.objectMembers != nil else {
+            return .invalid([FieldError(field: "deployment", message: "required in a deployment_status webhook")])
+        }
+        guard let state = status.string(at: "state") else {
+            return .invalid([FieldError(field: "deployment_status.state", message: "required")])
+        }
+        let type: EventType
+        switch state {
+        case "success": type = .deploymentSucceeded
+        case "failure", "error": type = .deploymentFailed
+        case "pending", "queued", "waiting", "in_progress": type = .deploymentStarted
+        case "inactive": return .skipped("state inactive: the deployment was superseded, which is not a failure; not stored")
+        default:
+            return .invalid([FieldError(field: "deployment_status.state", message: "unknown state \"\(state)\"")])
+        }
+        var event = MappedEvent(type: type, raw: raw)
+        let key = delivery ?? status["id"].map { "deployment-status-\($0.compactJSON())" }
+        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: "X-GitHub-Delivery")
+        event.set("time", status.string(at: "created_at") ?? status.string(at: "updated_at"), from: "deployment_status.created_at")
+        event.set("actor", status.string(at: "creator.login") ?? json.string(at: "sender.login"), from: "deployment_status.creator.login")
+        event.set("url", status.string(at: "log_url") ?? status.string(at: "target_url"), from: "deployment_status.log_url")
+        event.set("message", status.string(at: "description"), from: "deployment_status.description")
+        setCommon(&event, json: json, deployment: deployment, environment: status.string(at: "environment") ?? deployment.string(at: "environment"))
+        return .event(event)
+    }
+
+    /// Fields both webhooks share. The deployment's `payload` (an object, or a JSON string)
+    /// may carry shiplog's own fields: `service`, `version`, `artifact`, `commitTime`,
+    /// `namespace`, `workload`, `hotfix`.
+    static func setCommon(_ event: inout MappedEvent, json: JSONValue, deployment: JSONValue, environment: String?) {
+        var payload = deployment["payload"]
+        if let text = payload?.stringValue { payload = try? JSONValue.parse(text) }
+        func fromPayload(_ key: String) -> String? { payload?[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
+
+        event.set("service", fromPayload("service") ?? json.string(at: "repository.name"), from: fromPayload("service") != nil ? "deployment.payload.service" : "repository.name")
+        event.set("environment", environment, from: "deployment.environment")
+        let sha = deployment.string(at: "sha")
+        event.set("commit", sha, from: "deployment.sha")
+        event.set("version", fromPayload("version") ?? version(ref: deployment.string(at: "ref"), sha: sha), from: fromPayload("version") != nil ? "deployment.payload.version" : "deployment.ref")
+        event.set("artifact", fromPayload("artifact"), from: "deployment.payload.artifact")
+        event.set("commitTime", fromPayload("commitTime"), from: "deployment.payload.commitTime")
+        event.set("namespace", fromPayload("namespace"), from: "deployment.payload.namespace")
+        event.set("workload", fromPayload("workload"), from: "deployment.payload.workload")
+        if payload?["hotfix"] == .bool(true) { event.set("hotfix", .bool(true), from: "deployment.payload.hotfix") }
+        event.set("source", "github")
+        var annotations: [(String, JSONValue)] = []
+        if let repo = json.string(at: "repository.full_name") { annotations.append(("github.repository", .string(repo))) }
+        if let id = deployment["id"], id.intValue != nil { annotations.append(("github.deployment_id", .string(id.compactJSON()))) }
+        if !annotations.isEmpty { event.set("annotations", .object(annotations)) }
+    }
+
+    /// The version a ref names: a tag (`v1.2.3`, `refs/tags/1.2`) is a version; a branch is
+    /// not (every deploy of `main` would look like the same artifact), so then the commit's
+    /// first 12 hex digits stand in.
+    static func version(ref: String?, sha: String?) -> String? {
+        if let ref {
+            if ref.hasPrefix("refs/tags/") { return String(ref.dropFirst("refs/tags/".count)) }
+            let bare = ref.hasPrefix("v") ? ref.dropFirst() : Substring(ref)
+            if let first = bare.first, first.isNumber, ref != sha { return ref }
+        }
+        return sha.map { String($0.prefix(12)) } ?? ref
+    }
+
+    static func bytes(fromHex text: Substring) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
