@@ -1,0 +1,283 @@
+import Foundation
+import Testing
+import ShiplogModel
+
+/// Every source adapter through the running binary: real payloads from `../shared/fixtures/`,
+/// the shipped configuration in `deploy/`, a real Alertmanager.
+@Suite struct SourceAdapterTests {
+    let dir = TemporaryDirectory()
+    var db: String { dir.path("sources.db") }
+
+    func events(_ server: ServerProcess, _ query: String = "") async throws -> [JSONValue] {
+        try await http("GET", server.baseURL + "/api/v1/events?limit=1000" + query).body["events"]?.arrayValue ?? []
+    }
+
+    func statuses(_ r: HTTPResult) -> [String] {
+        (r.body["results"]?.arrayValue ?? []).compactMap { $0["status"]?.stringValue }
+    }
+
+    // MARK: CDEvents
+
+    @Test func cdeventsInEveryBindingMode() async throws {
+        let server = try ServerProcess(db: db)
+        let url = server.baseURL + "/api/v1/cdevents"
+        let deployed = try Files.fixture("cdevents/v0.5.1/conformance/service_deployed.json")
+        let headers = ["ce-id": "271069a8-fc18-44f1-b38f-9d70a1695819", "ce-source": "/event/source/123",
+                       "ce-type": "dev.cdevents.service.deployed.0.3.0", "ce-specversion": "1.0"]
+
+        let binary = try await http("POST", url, body: deployed, headers: headers)
+        #expect(binary.status == 201, "\(binary.text)")
+        #expect(statuses(binary) == ["created"])
+        let again = try await http("POST", url, body: deployed, headers: headers)
+        #expect(again.status == 200)
+        #expect(statuses(again) == ["duplicate"])
+
+        // CloudEvents: source + id identify an event. The conformance files reuse one id for
+        // different events; sent as they are, the second is a conflict.
+        let rolledBack = try Files.fixture("cdevents/v0.4.1/conformance/service_rolledback.json")
+        let conflict = try await http("POST", url, body: rolledBack)
+        #expect(conflict.status == 409)
+        #expect(conflict.body["field"] == .string("id"))
+
+        let incident = try Files.fixture("cdevents/v0.4.1/conformance/incident_detected.json")
+        let structured = try await http("POST", url, body: #"{"specversion":"1.0","id":"x","source":"/m","type":"dev.cdevents.incident.detected.0.2.0","data":\#(incident)}"#,
+                                        contentType: "application/cloudevents+json")
+        #expect(structured.status == 201, "\(structured.text)")
+
+        let build = try Files.fixture("cdevents/v0.5.1/conformance/build_finished.json")
+        let rolledBackUnique = rolledBack.replacingOccurrences(of: "271069a8-fc18-44f1-b38f-9d70a1695819", with: "rb-1")
+        let batch = try await http("POST", url, body: #"[{"specversion":"1.0","id":"b","source":"/ci","type":"t","data":\#(build)},{"specversion":"1.0","id":"r","source":"/cd","type":"t","data":\#(rolledBackUnique)}]"#,
+                                   contentType: "application/cloudevents-batch+json")
+        #expect(batch.status == 201, "\(batch.text)")
+        #expect(statuses(batch) == ["created"])
+        #expect(batch.body["skipped"]?.arrayValue?.first?["index"]?.intValue == 0)
+
+        let before = rowCount(db)
+        let onlyBuild = try await http("POST", url, body: build)
+        #expect(onlyBuild.status == 202)
+        #expect(onlyBuild.body["skipped"]?.arrayValue?.count == 1)
+        #expect(rowCount(db) == before, "a skipped CDEvent writes nothing")
+
+        for (body, contentType, status) in [("{nope", "application/json", 400), ("[]", "application/cloudevents-batch+json", 400),
+                                            (deployed, "text/plain", 415), (#"{"context":{}}"#, "application/json", 400)] {
+            let r = try await http("POST", url, body: body, contentType: contentType)
+            #expect(r.status == status, "\(body.prefix(20)) as \(contentType)")
+            #expect(r.body["error"]?.stringValue?.isEmpty == false, "a JSON error body")
+        }
+        #expect(rowCount(db) == before)
+
+        let stored = try await events(server)
+        #expect(stored.count == 3)
+        let deployment = try #require(stored.first { $0["event"]?["type"] == .string("deployment.succeeded") })
+        #expect(deployment["format"] == .string("cdevents"))
+        #expect(deployment["event"]?["service"] == .string("mySubject123"))
+        #expect(deployment["event"]?["environment"] == .string("test123"))
+        #expect(sqlite3(db, "SELECT raw FROM events WHERE type = 'deployment.succeeded'").output.contains("\"specversion\": \"0.5.1\""), "the raw body is kept")
+
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="cdevents",outcome="skipped"} 2"#))
+        #expect(metrics.contains(#"shiplog_deployed_version_info{service="mySubject123",environment="test123",version="sha256:0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"} 1"#))
+    }
+
+    // MARK: GitHub
+
+    func github(_ server: ServerProcess, event: String, delivery: String, body: String, secret: String? = "s3cret",
+                signature: String? = nil, headers extra: [String: String] = [:]) async throws -> HTTPResult {
+        var headers = ["X-GitHub-Event": event, "X-GitHub-Delivery": delivery]
+        if let secret { headers["X-Hub-Signature-256"] = signature ?? hmacSignature(body, secret: secret) }
+        headers.merge(extra) { $1 }
+        return try await http("POST", server.baseURL + "/api/v1/webhooks/github", body: body, headers: headers)
+    }
+
+    /// GitHub's signature, computed independently of shiplog with Python's hmac module.
+    func hmacSignature(_ body: String, secret: String) -> String {
+        let file = dir.write("body-\(UUID().uuidString)", body)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import hmac,hashlib,sys; print('sha256=' + hmac.new(sys.argv[1].encode(), open(sys.argv[2],'rb').read(), hashlib.sha256).hexdigest())", secret, file]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try! p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func githubWebhooksAreVerifiedAndIdempotent() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--github-secret", "s3cret", "--write-token", "wt"])
+        let status = try Files.fixture("github/deployment_status/payload.json")
+        let deployment = try Files.fixture("github/deployment/payload.json")
+
+        let created = try await github(server, event: "deployment", delivery: "d-1", body: deployment)
+        #expect(created.status == 201, "signed: no bearer token needed. \(created.text)")
+        let success = try await github(server, event: "deployment_status", delivery: "d-2", body: status)
+        #expect(success.status == 201)
+        let redelivered = try await github(server, event: "deployment_status", delivery: "d-2", body: status)
+        #expect(redelivered.status == 200)
+        #expect(statuses(redelivered) == ["duplicate"])
+
+        let wrong = try await github(server, event: "deployment_status", delivery: "d-3", body: status, signature: "sha256=" + String(repeating: "0", count: 64))
+        #expect(wrong.status == 401)
+        #expect(wrong.body["field"] == .string("X-Hub-Signature-256"))
+        let missing = try await github(server, event: "deployment_status", delivery: "d-4", body: status, secret: nil)
+        #expect(missing.status == 401)
+        let otherSecret = try await github(server, event: "deployment_status", delivery: "d-5", body: status, secret: "guess")
+        #expect(otherSecret.status == 401)
+
+        let ping = try await github(server, event: "ping", delivery: "d-6", body: #"{"zen":"Keep it logically awesome.","hook_id":1}"#)
+        #expect(ping.status == 200)
+        let push = try await github(server, event: "push", delivery: "d-7", body: try Files.fixture("github/push/payload.json"))
+        #expect(push.status == 202)
+        let garbage = try await github(server, event: "deployment", delivery: "d-8", body: "{not json")
+        #expect(garbage.status == 400)
+        #expect(garbage.body["error"]?.stringValue?.contains("not JSON") == true)
+        let form = try await http("POST", server.baseURL + "/api/v1/webhooks/github", body: "payload=%7B%7D", contentType: "application/x-www-form-urlencoded",
+                                  headers: ["X-GitHub-Event": "deployment", "X-Hub-Signature-256": hmacSignature("payload=%7B%7D", secret: "s3cret")])
+        #expect(form.status == 415)
+
+        #expect(rowCount(db) == 2)
+        let stored = try await events(server, "&service=Hello-World")
+        #expect(stored.map { $0["event"]?["type"]?.stringValue } == ["deployment.succeeded", "deployment.started"])
+        #expect(stored.allSatisfy { $0["format"] == .string("github") })
+        #expect(stored[0]["event"]?["commit"] == .string("f95f852bd8fca8fcc58a9a2d6c842781e32a215e"))
+        #expect(stored[0]["event"]?["id"] == .string("github:d-2"))
+    }
+
+    @Test func withoutASecretTheGitHubRouteNeedsTheWriteToken() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--write-token", "wt"])
+        let status = try Files.fixture("github/deployment_status/payload.json")
+        let anonymous = try await github(server, event: "deployment_status", delivery: "d-1", body: status, secret: nil)
+        #expect(anonymous.status == 401)
+        let withToken = try await github(server, event: "deployment_status", delivery: "d-1", body: status, secret: nil, headers: ["Authorization": "Bearer wt"])
+        #expect(withToken.status == 201)
+    }
+
+    // MARK: Argo CD
+
+    @Test func argocdCapturedNotificationsAndTheShippedTemplate() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--write-token", "wt"])
+        let url = server.baseURL + "/api/v1/webhooks/argocd"
+        let auth = ["Authorization": "Bearer wt"]
+        var counts: [Int: Int] = [:]
+        for path in try Files.fixtures(in: "argocd/captured") {
+            // Argo CD's webhook service sends no Content-Type unless configured to.
+            let r = try await http("POST", url, body: try Files.fixture(path), contentType: nil, headers: auth)
+            counts[r.status, default: 0] += 1
+        }
+        // 23 bodies: 4 show no sync (skipped), 2 repeat an earlier sync (duplicates), 17 events.
+        #expect(counts == [201: 17, 202: 4, 200: 2])
+        #expect(rowCount(db) == 17)
+        let production = try await events(server, "&service=aaaaaaa")
+        #expect(production.first?["event"]?["version"] == .string("6.9.2"))
+        #expect(production.first?["event"]?["type"] == .string("deployment.succeeded"))
+
+        // The shipped notification template, rendered the way Argo CD would with toJson.
+        let cm = try Files.repositoryFile("deploy/argocd/notifications-cm.yaml")
+        let bodies = cm.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix(#"{"trigger": "#) }
+        #expect(bodies.count == 4)
+        let captured = try JSONValue.parse(try Files.fixture("argocd/captured/002.json"))
+        let expectedTypes = ["on-deployed": "deployment.succeeded", "on-sync-failed": "deployment.failed",
+                             "on-health-degraded": "deployment.failed", "on-sync-running": "deployment.started"]
+        for template in bodies {
+            let rendered = template
+                .replacingOccurrences(of: "{{toJson .context}}", with: captured["context"]!.compactJSON())
+                .replacingOccurrences(of: "{{toJson .app}}", with: captured["app"]!.compactJSON())
+            let trigger = try #require(try JSONValue.parse(rendered)["trigger"]?.stringValue)
+            let r = try await http("POST", url, body: rendered, headers: auth)
+            #expect(r.status == 201, "\(trigger): \(r.text)")
+            let stored = try #require(r.body["results"]?.arrayValue?.first?["id"]?.stringValue)
+            let event = try await events(server, "&service=aaaaaaaa-aaaaaaa").first { $0["event"]?["id"] == .string(stored) }
+            #expect(event?["event"]?["type"] == .string(expectedTypes[trigger]!), "\(trigger)")
+        }
+
+        let unauthorized = try await http("POST", url, body: try Files.fixture("argocd/captured/002.json"), contentType: nil)
+        #expect(unauthorized.status == 401)
+        let malformed = try await http("POST", url, body: #"{"trigger":"on-deployed","app":[]}"#, headers: auth)
+        #expect(malformed.status == 400)
+        #expect(malformed.body["field"] == .string("app"))
+    }
+
+    // MARK: Alertmanager
+
+    @Test(.timeLimit(.minutes(2)))
+    func aRealAlertmanagerOpensAndResolvesIncidents() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--write-token", "wt"])
+        let tokenFile = dir.write("token", "wt")
+        // The shipped receiver, pointed at this server, with test-sized grouping intervals.
+        var config = try Files.repositoryFile("deploy/alertmanager/alertmanager.yaml")
+        let replacements = [
+            "http://shiplog.shiplog-production.svc.cluster.local:8080": server.baseURL,
+            "/etc/alertmanager/secrets/shiplog-write-token/token": tokenFile,
+            "group_wait: 30s": "group_wait: 1s",
+            "group_interval: 1m": "group_interval: 1s",
+        ]
+        for (from, to) in replacements {
+            #expect(config.contains(from), "the shipped config names \(from)")
+            config = config.replacingOccurrences(of: from, with: to)
+        }
+        let configPath = dir.write("alertmanager.yaml", config)
+        let amPort = freeLoopbackPort()
+        let alertmanager = Process()
+        alertmanager.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus-alertmanager")
+        alertmanager.arguments = ["--config.file=\(configPath)", "--storage.path=\(dir.path("am-data"))",
+                                  "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address="]
+        let log = dir.path("alertmanager.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        alertmanager.standardOutput = FileHandle(forWritingAtPath: log)
+        alertmanager.standardError = FileHandle(forWritingAtPath: log)
+        try alertmanager.run()
+        defer {
+            alertmanager.terminate()
+            alertmanager.waitUntilExit()
+        }
+        let amURL = "http://127.0.0.1:\(amPort)"
+        let ready = try await eventually(within: 30) {
+            (try? await http("GET", amURL + "/-/ready"))?.status == 200
+        }
+        #expect(ready, "alertmanager did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+
+        let startsAt = Timestamp.now().adding(seconds: -60).rfc3339
+        func alert(endsAt: String?) -> String {
+            let end = endsAt.map { #","endsAt":"\#($0)""# } ?? ""
+            return #"[{"labels":{"alertname":"HighErrorRate","service":"checkout","environment":"production","severity":"critical"},"annotations":{"summary":"5% errors"},"startsAt":"\#(startsAt)"\#(end),"generatorURL":"http://prometheus.local/graph"},{"labels":{"alertname":"DiskFull","instance":"node-1"},"startsAt":"\#(startsAt)"}]"#
+        }
+        let posted = try await http("POST", amURL + "/api/v2/alerts", body: alert(endsAt: nil))
+        #expect(posted.status == 200, "\(posted.text)")
+        let opened = try await eventually(within: 30) {
+            try await events(server, "&type=incident.opened").count == 1
+        }
+        #expect(opened, "Alertmanager's notification became an incident.opened")
+        var metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_open_incidents{service="checkout",environment="production"} 1"#))
+        #expect(metrics.contains(#"shiplog_degraded{service="checkout",environment="production"} 1"#))
+
+        let resolvedAt = Timestamp.now().rfc3339
+        #expect(try await http("POST", amURL + "/api/v2/alerts", body: alert(endsAt: resolvedAt)).status == 200)
+        let resolved = try await eventually(within: 30) {
+            try await events(server, "&type=incident.resolved").count == 1
+        }
+        #expect(resolved, "the resolution became an incident.resolved")
+        let incident = try #require(try await events(server, "&type=incident.resolved").first?["event"])
+        #expect(incident["service"] == .string("checkout"))
+        #expect(incident["incident"]?["title"] == .string("HighErrorRate"))
+        metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_open_incidents{service="checkout",environment="production"} 0"#))
+        #expect(metrics.contains(#"shiplog_incidents_total{service="checkout",environment="production"} 1"#))
+        #expect(try await events(server).count == 2, "the DiskFull alert has no service label: not recorded")
+    }
+
+    @Test func alertmanagerBadBodiesAndRedelivery() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--alert-service-label", "app"])
+        let url = server.baseURL + "/api/v1/webhooks/alertmanager"
+        let body = #"{"version":"4","status":"firing","receiver":"shiplog","alerts":[{"status":"firing","labels":{"alertname":"X","app":"api","environment":"staging"},"startsAt":"2026-11-01T10:00:00Z","fingerprint":"f00"}]}"#
+        #expect(try await http("POST", url, body: body).status == 201)
+        let again = try await http("POST", url, body: body)
+        #expect(again.status == 200)
+        #expect(statuses(again) == ["duplicate"])
+        let bad = try await http("POST", url, body: #"{"version":"4","alerts":"none"}"#)
+        #expect(bad.status == 400)
+        #expect(bad.body["field"] == .string("alerts"))
+        #expect(try await http("POST", url, body: "x", contentType: "text/plain").status == 415)
+        #expect(rowCount(db) == 1)
+    }
+}
