@@ -22,6 +22,7 @@ public final class MetricsService: Sendable {
         var projection: Projection
         var ingested: [String: Int] = [:]
         var requests: [String: Histogram] = [:]
+        var verification: (intact: Bool, at: Timestamp)?
     }
 
     /// - Parameter loader: reads one pair's events in (time, sequence) order, for late events.
@@ -77,6 +78,11 @@ public final class MetricsService: Sendable {
         }
     }
 
+    /// Records the outcome of a check of the hash chain and the append-only schema.
+    public func recordVerification(_ report: VerifyReport, at time: Timestamp = .now()) {
+        state.withLock { $0.verification = (report.isIntact, time) }
+    }
+
     /// A consistent copy of the projection (for status, report and gate).
     public var projection: Projection { state.withLock { $0.projection } }
 
@@ -94,7 +100,7 @@ public final class MetricsService: Sendable {
     private func renderSelf(_ s: State, into w: inout ExpositionWriter) {
         w.family("shiplog_build_info", .gauge, help: "shiplog's version; always 1.")
         w.sample("shiplog_build_info", ExpositionWriter.labels(["version": version]), 1)
-        w.family("shiplog_events_ingested_total", .counter, help: "Events received, by source format and outcome (created, duplicate, rejected, conflict).")
+        w.family("shiplog_events_ingested_total", .counter, help: "Events received, by source format and outcome (created, duplicate, rejected, conflict, skipped).")
         for source in SourceFormat.allCases {
             for outcome in IngestOutcome.allCases {
                 w.sample("shiplog_events_ingested_total", ExpositionWriter.labels(["source": source.rawValue, "outcome": outcome.rawValue]),
@@ -103,6 +109,12 @@ public final class MetricsService: Sendable {
         }
         w.family("shiplog_event_log_last_sequence", .gauge, help: "Sequence number of the newest event in the log.")
         w.sample("shiplog_event_log_last_sequence", "", Int(s.projection.lastSequence))
+        if let v = s.verification {
+            w.family("shiplog_event_log_verified", .gauge, help: "1 when the latest check of the hash chain and the append-only schema passed, 0 when it found a problem (run shiplog verify).")
+            w.sample("shiplog_event_log_verified", "", v.intact ? 1 : 0)
+            w.family("shiplog_event_log_last_verification_timestamp_seconds", .gauge, help: "When the event log was last checked (Unix time).", unit: "seconds")
+            w.sample("shiplog_event_log_last_verification_timestamp_seconds", "", v.at.seconds)
+        }
         w.family("shiplog_projection_recomputations_total", .counter, help: "Pairs recomputed from the log because an event arrived late.")
         w.sample("shiplog_projection_recomputations_total", "", s.projection.recomputations)
         w.family("shiplog_http_request_duration_seconds", .histogram, help: "HTTP request durations by route, method and status code.", unit: "seconds")

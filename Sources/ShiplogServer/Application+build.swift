@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import ShiplogMetrics
 import ShiplogSources
 import ShiplogStore
@@ -16,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 1 << 20
     /// The secret GitHub signs webhook bodies with (`X-Hub-Signature-256`).
     public var githubSecret: String?
+    /// How often the hash chain and schema are checked for `shiplog_event_log_verified`; nil: never.
+    public var verifyInterval: Duration? = .seconds(3600)
     /// Which alert labels name the service and environment of an Alertmanager alert.
     public var alertLabels = AlertmanagerSource.LabelNames()
 
@@ -77,9 +80,14 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
     let router = buildRouter(configuration: configuration, log: log, metrics: metrics, logger: logger)
+    var services: [any Service] = []
+    if let interval = configuration.verifyInterval {
+        services.append(PeriodicVerification(log: log, metrics: metrics, interval: interval, logger: logger))
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shiplog"),
+        services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ShiplogMetrics
+import ShiplogModel
 import ShiplogServer
 import ShiplogSources
 import ShiplogStore
@@ -31,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Alert label naming the environment, for Alertmanager webhooks.") var alertEnvironmentLabel = "environment"
     @Option(help: "The pipeline's environments in promotion order; the last is production.")
     var pipeline = "dev,staging,production"
+    @Option(help: ArgumentHelp("How often to check the hash chain for shiplog_event_log_verified (like 1h or 30m; 0 turns it off).", valueName: "span"))
+    var verifyInterval = "1h"
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func run() async throws {
@@ -44,6 +47,13 @@ struct Serve: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
+        if verifyInterval == "0" {
+            configuration.verifyInterval = nil
+        } else if let span = TimeSpan(verifyInterval), span.seconds > 0 {
+            configuration.verifyInterval = .seconds(span.seconds)
+        } else {
+            throw CLIError("--verify-interval \(verifyInterval): expected a span like 1h or 30m, or 0")
+        }
         guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level \(logLevel): not a log level") }
         guard let pipeline = Pipeline(parsing: pipeline) else {
             throw CLIError("--pipeline \(self.pipeline): expected distinct environment names separated by commas, like dev,staging,production")

@@ -152,6 +152,33 @@ import ShiplogModel
     }
 }
 
+extension MetricsEndToEndTests {
+    /// The server checks its own chain periodically; a tampered row turns the gauge to 0.
+    @Test func theServerVerifiesItsLogAndExposesTheOutcome() async throws {
+        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
+        let server = try ServerProcess(db: db, arguments: ["--verify-interval", "1s"])
+        func sample(_ name: String) async throws -> Double? {
+            let text = try await http("GET", server.baseURL + "/metrics").text
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect(try await eventually(within: 20) { try await sample("shiplog_event_log_verified") == 1 })
+        let checkedAt = try #require(try await sample("shiplog_event_log_last_verification_timestamp_seconds"))
+        #expect(abs(checkedAt - Timestamp.now().seconds) < 30)
+
+        let tamper = sqlite3(db, "PRAGMA busy_timeout = 10000; DROP TRIGGER events_refuse_update; UPDATE events SET event = replace(event, '1.0', '6.6') WHERE seq = 3;")
+        #expect(tamper.status == 0, "\(tamper.output)")
+        #expect(try await eventually(within: 20) { try await sample("shiplog_event_log_verified") == 0 })
+        #expect(server.stderr.contains("event log verification failed"))
+
+        let off = try ServerProcess(db: dir.path("other.db"), arguments: ["--verify-interval", "0"])
+        let text = try await http("GET", off.baseURL + "/metrics").text
+        #expect(!text.contains("shiplog_event_log_verified"), "no check, no gauge")
+        let bad = try shiplog(["serve", "--db", dir.path("x.db"), "--verify-interval", "soon"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--verify-interval soon"))
+    }
+}
+
 extension String {
     /// The exposition without shiplog's self-metrics.
     var doraPart: String {
