@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogModel
 
 /// Files outside the test target: the shared real-world payloads (`../shared/fixtures/`) and
 /// the repository's own shipped configuration (`deploy/`), read in place.
@@ -45,4 +46,57 @@ func eventually(within seconds: Double, _ condition: () async throws -> Bool) as
         try await Task.sleep(for: .milliseconds(200))
     }
     return try await condition()
+}
+
+/// Runs a command (through `env`, so from PATH) to completion; stdout and stderr together.
+@discardableResult
+func runTool(_ arguments: [String], in directory: URL? = nil) throws -> RunResult {
+    let scratch = TemporaryDirectory()
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = arguments
+    if let directory { p.currentDirectoryURL = directory }
+    let out = scratch.path("output")
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    p.standardOutput = FileHandle(forWritingAtPath: out)
+    p.standardError = FileHandle(forWritingAtPath: out)
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
+}
+
+/// The documents of a YAML file as JSON (read with PyYAML), for checking shipped configuration.
+func yamlDocuments(_ path: String) throws -> [JSONValue] {
+    let script = "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))"
+    let r = try runTool(["python3", "-c", script, path])
+    guard r.status == 0 else { throw HarnessError("cannot read \(path) as YAML: \(r.stdout)") }
+    return try JSONValue.parse(r.stdout).arrayValue ?? []
+}
+
+/// A long-running helper process (Prometheus, a static file server) stopped when the value goes away.
+final class BackgroundProcess: @unchecked Sendable {
+    let process = Process()
+    let logPath: String
+
+    init(_ arguments: [String], log: String) throws {
+        logPath = log
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    // SIGKILL: a child may inherit an ignored SIGTERM from the test runner (Python's http.server does).
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
 }
