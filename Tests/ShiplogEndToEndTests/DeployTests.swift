@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import ShiplogModel
+
+/// `deploy/`: every overlay renders and validates, the PrometheusRule is `Alerts/`, and the
+/// shipped pipeline and controller configuration parse.
+@Suite struct DeployTests {
+    let dir = TemporaryDirectory()
+    static let overlays = ["dev", "staging", "production"]
+
+    func path(_ p: String) -> String { Files.repository.appendingPathComponent(p).path }
+
+    /// The overlay rendered with `kubectl kustomize`, as documents.
+    func render(_ overlay: String) throws -> (file: String, documents: [JSONValue]) {
+        let r = try runTool(["kubectl", "kustomize", path("deploy/overlays/\(overlay)")])
+        #expect(r.status == 0, "\(overlay): \(r.stdout)")
+        let file = dir.write("\(overlay).yaml", r.stdout)
+        return (file, try yamlDocuments(file))
+    }
+
+    func resource(_ documents: [JSONValue], kind: String) throws -> JSONValue {
+        try #require(documents.first { $0["kind"] == .string(kind) }, "no \(kind)")
+    }
+
+    @Test(arguments: overlays)
+    func overlayRendersAndValidates(_ overlay: String) throws {
+        let (file, documents) = try render(overlay)
+        let validate = try runTool(["kubernetes-validate", "--strict", "--kubernetes-version", "1.37.0", file])
+        #expect(validate.status == 0, "\(validate.stdout)")
+        #expect(!validate.stdout.contains("ERROR") && !validate.stdout.contains("FAIL"), "\(validate.stdout)")
+        #expect(validate.stdout.contains("passed for resource statefulset/shiplog"), "\(validate.stdout)")
+
+        let namespace = "shiplog-\(overlay)"
+        for d in documents where d["kind"] != .string("Namespace") {
+            #expect(d["metadata"]?["namespace"] == .string(namespace), "\(d["kind"]?.stringValue ?? "?") in \(namespace)")
+        }
+        let set = try resource(documents, kind: "StatefulSet")
+        #expect(set["spec"]?["replicas"]?.intValue == 1, "one writer")
+        #expect(set["spec"]?["volumeClaimTemplates"]?.arrayValue?.first?["metadata"]?["name"] == .string("data"))
+        #expect(set["spec"]?["persistentVolumeClaimRetentionPolicy"]?["whenDeleted"] == .string("Retain"), "the log is never pruned")
+        let pod = try #require(set["spec"]?["template"]?["spec"])
+        #expect(pod["securityContext"]?["runAsNonRoot"] == .bool(true))
+        let container = try #require(pod["containers"]?.arrayValue?.first)
+        #expect(container["securityContext"]?["readOnlyRootFilesystem"] == .bool(true))
+        #expect(container["securityContext"]?["allowPrivilegeEscalation"] == .bool(false))
+        #expect(container["readinessProbe"]?["httpGet"]?["path"] == .string("/readyz"))
+        #expect(container["livenessProbe"]?["httpGet"]?["path"] == .string("/healthz"))
+        #expect(container["resources"]?["requests"]?["memory"] != nil && container["resources"]?["limits"]?["memory"] != nil)
+        let token = container["env"]?.arrayValue?.first { $0["name"] == .string("SHIPLOG_WRITE_TOKEN") }
+        #expect(token?["valueFrom"]?["secretKeyRef"]?["name"] == .string("shiplog-write-token"))
+        let mounts = container["volumeMounts"]?.arrayValue?.compactMap { $0["mountPath"]?.stringValue } ?? []
+        #expect(mounts.contains("/var/lib/shiplog"))
+        let config = try resource(documents, kind: "ConfigMap")
+        #expect(config["data"]?["SHIPLOG_DB"] == .string("/var/lib/shiplog/shiplog.db"))
+        let configName = try #require(config["metadata"]?["name"]?.stringValue)
+        #expect(container["envFrom"]?.arrayValue?.first?["configMapRef"]?["name"] == .string(configName), "the pod reads the generated ConfigMap")
+
+        let monitor = try resource(documents, kind: "ServiceMonitor")
+        #expect(monitor["spec"]?["endpoints"]?.arrayValue?.allSatisfy { $0["honorLabels"] == .bool(true) } == true)
+        let service = try resource(documents, kind: "Service")
+        for (key, value) in monitor["spec"]?["selector"]?["matchLabels"]?.objectMembers ?? [] {
+            #expect(service["metadata"]?["labels"]?[key] == value, "the ServiceMonitor selects the Service")
+        }
+        let image = container["image"]?.stringValue ?? ""
+        if overlay == "production" {
+            #expect(image.contains("@sha256:"), "production pins a digest: \(image)")
+        } else {
+            #expect(!image.contains("@sha256:"), "\(image)")
+        }
+    }
+
+    @Test func overlaysDifferAsEnvironmentsDo() throws {
+        var levels: [String: String] = [:]
+        var storage: [String: String] = [:]
+        for overlay in Self.overlays {
+            let documents = try render(overlay).documents
+            levels[overlay] = try resource(documents, kind: "ConfigMap")["data"]?["SHIPLOG_LOG_LEVEL"]?.stringValue
+            storage[overlay] = try resource(documents, kind: "StatefulSet")["spec"]?["volumeClaimTemplates"]?.arrayValue?.first?["spec"]?["resources"]?["requests"]?["storage"]?.stringValue
+        }
+        #expect(levels == ["dev": "debug", "staging": "info", "production": "info"])
+        #expect(storage == ["dev": "1Gi", "staging": "5Gi", "production": "50Gi"])
+    }
+
+    @Test func thePrometheusRuleIsAlerts() throws {
+        let alerts = try ["Alerts/shiplog.rules.yaml", "Alerts/shiplog.alerts.yaml"].flatMap { try yamlDocuments(path($0)).first?["groups"]?.arrayValue ?? [] }
+        #expect(alerts.count >= 2)
+        let rendered = try resource(try render("production").documents, kind: "PrometheusRule")
+        // Compared key-order independently (kustomize sorts keys).
+        let same = rendered["spec"]?["groups"]?.canonicalJSON() == JSONValue.array(alerts).canonicalJSON()
+        #expect(same, "the PrometheusRule's groups equal Alerts/")
+        // And the committed file is what the script generates now.
+        let regenerated = dir.path("prometheusrule.yaml")
+        #expect(try runTool(["bash", path("deploy/generate-prometheusrule.sh"), regenerated]).status == 0)
+        #expect(try String(contentsOfFile: regenerated, encoding: .utf8) == Files.repositoryFile("deploy/base/prometheusrule.yaml"),
+                "deploy/base/prometheusrule.yaml is stale: run bash deploy/generate-prometheusrule.sh")
+    }
+
+    @Test func pipelineAndControllerConfigurationParse() throws {
+        let workflow = try #require(try yamlDocuments(path("deploy/github-actions/promote.yaml")).first)
+        let jobs = try #require(workflow["jobs"]?.objectMembers.map { Dictionary(uniqueKeysWithValues: $0) })
+        #expect(Set(jobs.keys) == ["build", "dev", "staging", "production", "rollback"])
+        #expect(jobs["staging"]?["needs"]?.arrayValue?.contains(.string("dev")) == true)
+        #expect(jobs["production"]?["needs"]?.arrayValue?.contains(.string("staging")) == true)
+        func runs(_ job: String) -> [String] { (jobs[job]?["steps"]?.arrayValue ?? []).compactMap { $0["run"]?.stringValue } }
+        let production = runs("production")
+        let gate = production.firstIndex { $0.contains("shiplog gate") }
+        let deploy = production.firstIndex { $0.contains("kubectl") && $0.contains("set image") }
+        #expect(gate != nil && deploy != nil && gate! < deploy!, "production is gated before it deploys")
+        for job in ["dev", "staging", "production"] {
+            #expect(runs(job).contains { $0.contains("shiplog events record") && $0.contains("needs.build.outputs.digest") }, "\(job) records the same digest")
+        }
+        #expect(runs("rollback").contains { $0.contains("deployment.rolled_back") })
+
+        let appset = try #require(try yamlDocuments(path("deploy/argocd/applicationset.yaml")).first)
+        let elements = appset["spec"]?["generators"]?.arrayValue?.first?["list"]?["elements"]?.arrayValue?.compactMap { $0["environment"]?.stringValue }
+        #expect(elements == Self.overlays)
+        #expect(appset["spec"]?["template"]?["spec"]?["source"]?["path"] == .string("deploy/overlays/{{.environment}}"))
+
+        let notifications = try #require(try yamlDocuments(path("deploy/argocd/notifications-cm.yaml")).first)
+        #expect(notifications["metadata"]?["name"] == .string("argocd-notifications-cm"))
+        #expect(notifications["data"]?["service.webhook.shiplog"]?.stringValue?.contains("/api/v1/webhooks/argocd") == true)
+        let amcheck = try runTool(["amtool", "check-config", path("deploy/alertmanager/alertmanager.yaml")])
+        #expect(amcheck.status == 0, "\(amcheck.stdout)")
+
+        let dockerfile = try Files.repositoryFile("deploy/Dockerfile")
+        for needle in ["--static-swift-stdlib", "USER 65532", "HEALTHCHECK", "ENTRYPOINT [\"/usr/local/bin/shiplog\", \"serve\"]", "VOLUME"] {
+            #expect(dockerfile.contains(needle), "Dockerfile: \(needle)")
+        }
+    }
+}
