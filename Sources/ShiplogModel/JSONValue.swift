@@ -160,7 +160,9 @@ private struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        // Duplicate keys: a linear scan while the object is small (events have a dozen keys),
+        // a set beyond that.
+        var seen: Set<String>? = nil
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -173,7 +175,14 @@ private struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            let duplicate: Bool
+            if seen == nil, members.count < 16 {
+                duplicate = members.contains { $0.0 == key }
+            } else {
+                if seen == nil { seen = Set(members.map(\.0)) }
+                duplicate = !seen!.insert(key).inserted
+            }
+            guard !duplicate else {
                 throw JSONParseError(offset: keyStart, reason: "duplicate key \"\(key)\"")
             }
             skipWhitespace()

@@ -217,24 +217,15 @@ import ShiplogModel
         }
         let configPath = dir.write("alertmanager.yaml", config)
         let amPort = freeLoopbackPort()
-        let alertmanager = Process()
-        alertmanager.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus-alertmanager")
-        alertmanager.arguments = ["--config.file=\(configPath)", "--storage.path=\(dir.path("am-data"))",
-                                  "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address="]
-        let log = dir.path("alertmanager.log")
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        alertmanager.standardOutput = FileHandle(forWritingAtPath: log)
-        alertmanager.standardError = FileHandle(forWritingAtPath: log)
-        try alertmanager.run()
-        defer {
-            alertmanager.terminate()
-            alertmanager.waitUntilExit()
-        }
+        let alertmanager = try BackgroundProcess(
+            ["prometheus-alertmanager", "--config.file=\(configPath)", "--storage.path=\(dir.path("am-data"))",
+             "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address="],
+            log: dir.path("alertmanager.log"))
         let amURL = "http://127.0.0.1:\(amPort)"
         let ready = try await eventually(within: 30) {
             (try? await http("GET", amURL + "/-/ready"))?.status == 200
         }
-        #expect(ready, "alertmanager did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        #expect(ready, "alertmanager did not start: \(alertmanager.log)")
 
         let startsAt = Timestamp.now().adding(seconds: -60).rfc3339
         func alert(endsAt: String?) -> String {
@@ -264,6 +255,7 @@ import ShiplogModel
         #expect(metrics.contains(#"shiplog_open_incidents{service="checkout",environment="production"} 0"#))
         #expect(metrics.contains(#"shiplog_incidents_total{service="checkout",environment="production"} 1"#))
         #expect(try await events(server).count == 2, "the DiskFull alert has no service label: not recorded")
+        withExtendedLifetime(alertmanager) {}
     }
 
     @Test func alertmanagerBadBodiesAndRedelivery() async throws {

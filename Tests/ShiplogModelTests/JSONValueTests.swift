@@ -25,6 +25,17 @@ import Testing
         }
     }
 
+    @Test func rejectsDuplicateKeysInLargeObjects() throws {
+        let keys = (0..<40).map { #""k\#($0)":\#($0)"# }
+        #expect(try JSONValue.parse("{" + keys.joined(separator: ",") + "}").objectMembers?.count == 40)
+        for dup in [3, 20, 39] {
+            let text = "{" + (keys + [#""k\#(dup)":0"#]).joined(separator: ",") + "}"
+            #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
+        }
+        let early = "{" + ([keys[0], keys[1], #""k1":2"#] + keys[2...]).joined(separator: ",") + "}"
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(early) }
+    }
+
     @Test func rejectsDeepNesting() {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
