@@ -330,24 +330,39 @@ public final class SQLiteEventLog: EventLog {
     /// Every event whose type is in `types` (or, with `excluding`, is not), in (time, sequence)
     /// order, handed over in batches: the start-up replay of the metrics projection.
     public func replayNow(types: Set<EventType>? = nil, excluding: Set<EventType> = [], batchSize: Int = 20_000, _ body: ([StoredEvent]) throws -> Void) throws {
-        var cursor: (Int64, Int64) = (.min, .min)
         var filter = ""
         if let types { filter += " AND type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
         if !excluding.isEmpty { filter += " AND type NOT IN (\(excluding.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
-        while true {
-            let rows: [Row] = try pool.read { db in
-                try Row.fetchAll(
-                    db, sql: """
-                        SELECT seq, event, received_ns, format, time_ns FROM events
-                        WHERE (time_ns > ? OR (time_ns = ? AND seq > ?))\(filter)
-                        ORDER BY time_ns, seq LIMIT ?
-                        """, arguments: [cursor.0, cursor.0, cursor.1, batchSize]
-                )
+        // A reading thread fetches and decodes the next batches while `body` applies this one.
+        let pipe = BatchPipe(capacity: 2)
+        let pool = self.pool
+        let producer = Thread { [filter] in
+            var cursor: (Int64, Int64) = (.min, .min)
+            do {
+                while !pipe.isCancelled {
+                    let rows: [Row] = try pool.read { db in
+                        try Row.fetchAll(
+                            db, sql: """
+                                SELECT seq, event, received_ns, format, time_ns FROM events
+                                WHERE (time_ns > ? OR (time_ns = ? AND seq > ?))\(filter)
+                                ORDER BY time_ns, seq LIMIT ?
+                                """, arguments: [cursor.0, cursor.0, cursor.1, batchSize]
+                        )
+                    }
+                    guard let last = rows.last else { break }
+                    guard pipe.put(.success(try Self.decodeInParallel(rows))) else { break }
+                    cursor = (last[4], last[0])
+                    if rows.count < batchSize { break }
+                }
+            } catch {
+                _ = pipe.put(.failure(error))
             }
-            guard let last = rows.last else { return }
-            try body(try Self.decodeInParallel(rows))
-            cursor = (last[4], last[0])
-            if rows.count < batchSize { return }
+            pipe.finish()
+        }
+        producer.start()
+        defer { pipe.cancelAndWait() }
+        while let batch = pipe.take() {
+            try body(try batch.get())
         }
     }
 
@@ -451,5 +466,61 @@ public final class SQLiteEventLog: EventLog {
             report.rowsChecked += 1
         }
         return report
+    }
+}
+
+/// A bounded hand-over of decoded batches from the thread that reads them to the one that
+/// applies them. `cancelAndWait` stops the reader (when applying fails) and waits for it.
+final class BatchPipe: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [Result<[StoredEvent], any Error>] = []
+    private var finished = false
+    private var cancelled = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Waits for room; false when the consumer gave up.
+    func put(_ item: Result<[StoredEvent], any Error>) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= capacity, !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        queue.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+
+    /// The producer has nothing more to put.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch, or nil once the producer finished and everything was taken.
+    func take() -> Result<[StoredEvent], any Error>? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty, !finished { condition.wait() }
+        guard !queue.isEmpty else { return nil }
+        let item = queue.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func cancelAndWait() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }

@@ -181,7 +181,11 @@ import ShiplogModel
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(700 + round * 300))
+            // Kill mid-load: once this round has had at least 40 acknowledgements (a loaded
+            // machine may need a while), plus a little more time.
+            let before = await acked.ids.count
+            _ = try await eventually(within: 20) { await acked.ids.count >= before + 40 }
+            try await Task.sleep(for: .milliseconds(100 + round * 150))
             server.stop(SIGKILL)
             await load.value
         }
