@@ -25,7 +25,7 @@ import ShiplogModel
     @Test(arguments: overlays)
     func overlayRendersAndValidates(_ overlay: String) throws {
         let (file, documents) = try render(overlay)
-        let validate = try runTool(["kubernetes-validate", "--strict", "--kubernetes-version", "1.37.0", file])
+        let validate = try runTool(["python3", "-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.37.0", file])
         #expect(validate.status == 0, "\(validate.stdout)")
         #expect(!validate.stdout.contains("ERROR") && !validate.stdout.contains("FAIL"), "\(validate.stdout)")
         #expect(validate.stdout.contains("passed for resource statefulset/shiplog"), "\(validate.stdout)")
