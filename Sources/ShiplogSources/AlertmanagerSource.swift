@@ -21,13 +21,7 @@ public enum AlertmanagerSource {
 
     public static func decode(_ body: [UInt8], labels names: LabelNames = LabelNames(), receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
         let json: JSONValue
-        switch parseBody(body, what: "an Alertmanager webhook payload") {
-        case .success(let j): json = j
-        case .failure(let e): return .failure(e)
-        }
-        guard json.objectMembers != nil else {
-            return .failure(SourceError("an Alertmanager webhook payload is a JSON object, not \(json.kindName)"))
-        }
+        do { json = try parseObjectBody(body, what: "an Alertmanager webhook payload").get() } catch { return .failure(error) }
         guard let alerts = json["alerts"]?.arrayValue else {
             return .failure(SourceError("\"alerts\" is required: an array of alerts (Alertmanager webhook payload version 4)", field: "alerts"))
         }

@@ -24,17 +24,11 @@ public enum ArgoCDSource {
 
     public static func decode(_ body: [UInt8], receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
         let json: JSONValue
-        switch parseBody(body, what: "an Argo CD notification: {\"trigger\": …, \"app\": <Application>}") {
-        case .success(let j): json = j
-        case .failure(let e): return .failure(e)
-        }
+        do { json = try parseObjectBody(body, what: "an Argo CD notification ({\"trigger\": …, \"app\": <Application>})").get() } catch { return .failure(error) }
         return assemble([(nil, map(json, raw: body))], format: .argocd, receivedAt: receivedAt)
     }
 
     static func map(_ json: JSONValue, raw: [UInt8]) -> ItemOutcome {
-        guard json.objectMembers != nil else {
-            return .invalid([FieldError(field: "", message: "the notification must be a JSON object, not \(json.kindName)")])
-        }
         guard let app = json["app"], app.objectMembers != nil else {
             return .invalid([FieldError(field: "app", message: "required: the Application object ({{toJson .app}} in the template)")])
         }

@@ -109,12 +109,12 @@ public enum CDEventsSource {
         guard let subject = cdevent["subject"], subject.objectMembers != nil else {
             return .invalid([FieldError(field: "subject", message: "required: a CDEvent has a subject object")])
         }
-        let versionField = context["specversion"] != nil ? "context.specversion" : "context.version"
-        guard let specVersion = context.string(at: versionField == "context.specversion" ? "specversion" : "version") else {
+        let versionField = context["specversion"] != nil ? "specversion" : "version"  // 0.5 : 0.4
+        guard let specVersion = context.string(at: versionField) else {
             return .invalid([FieldError(field: "context.specversion", message: "required (context.version in CDEvents 0.4)")])
         }
         guard supportedVersions.contains(where: { specVersion == $0 || specVersion.hasPrefix($0 + ".") }) else {
-            return .invalid([FieldError(field: versionField, message: "CDEvents spec \(specVersion) is not supported; shiplog reads 0.4 and 0.5")])
+            return .invalid([FieldError(field: "context.\(versionField)", message: "CDEvents spec \(specVersion) is not supported; shiplog reads 0.4 and 0.5")])
         }
         guard let type = context.string(at: "type") ?? envelope.type else {
             return .invalid([FieldError(field: "context.type", message: "required")])
@@ -207,34 +207,4 @@ struct PackageURL {
 
     /// The human version: the `tag` qualifier when there is one, else the purl's version.
     var preferredVersion: String? { qualifiers["tag"] ?? version }
-}
-
-/// What one item of a source payload became.
-enum ItemOutcome {
-    case event(MappedEvent)
-    case skipped(String)
-    case invalid([FieldError])
-}
-
-/// Collects per-item outcomes into a batch: any invalid item fails the whole body.
-func assemble(_ items: [(index: Int?, outcome: ItemOutcome)], format: SourceFormat, receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
-    var mapped: [MappedEvent] = []
-    var skipped: [SkippedItem] = []
-    var invalid: [EventValidationError] = []
-    for (index, outcome) in items {
-        switch outcome {
-        case .event(var e):
-            e.index = index
-            mapped.append(e)
-        case .skipped(let reason): skipped.append(SkippedItem(index: index, reason: reason))
-        case .invalid(let errors): invalid.append(EventValidationError(index: index, errors: errors))
-        }
-    }
-    if !invalid.isEmpty {
-        let summary = invalid.count == 1 && items.count == 1
-            ? "invalid \(format.rawValue) payload: \(invalid[0].description)"
-            : "\(invalid.count) of \(items.count) \(format.rawValue) items are invalid; nothing was written"
-        return .failure(SourceError(summary, field: invalid.first?.errors.first?.field, events: items.count == 1 ? [] : invalid))
-    }
-    return SourceBatch.prepare(mapped, skipped: skipped, format: format, receivedAt: receivedAt)
 }

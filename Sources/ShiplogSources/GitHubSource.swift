@@ -37,13 +37,7 @@ public enum GitHubSource {
             return .failure(SourceError("the X-GitHub-Event header is missing; this route takes GitHub webhooks", field: "X-GitHub-Event"))
         }
         let json: JSONValue
-        switch parseBody(body, what: "a GitHub webhook payload") {
-        case .success(let j): json = j
-        case .failure(let e): return .failure(e)
-        }
-        guard json.objectMembers != nil else {
-            return .failure(SourceError("a GitHub webhook payload is a JSON object, not \(json.kindName)"))
-        }
+        do { json = try parseObjectBody(body, what: "a GitHub webhook payload").get() } catch { return .failure(error) }
         let outcome: ItemOutcome
         switch event {
         case "deployment": outcome = deployment(json, delivery: delivery, raw: body)

@@ -12,8 +12,7 @@ public struct MappedEvent: Sendable {
     /// The bytes stored as the event's raw body.
     public var raw: [UInt8]
 
-    public init(type: EventType, index: Int? = nil, raw: [UInt8]) {
-        self.index = index
+    public init(type: EventType, raw: [UInt8]) {
         self.raw = raw
         fields.append(("type", .string(type.rawValue)))
     }
@@ -30,11 +29,6 @@ public struct MappedEvent: Sendable {
         fields.removeAll { $0.0 == field }
         fields.append((field, value))
         if let origin { origins[field] = origin }
-    }
-
-    /// The value set for `field`, if any.
-    public subscript(field: String) -> JSONValue? {
-        fields.first { $0.0 == field }?.1
     }
 
     /// The event as a native JSON object.
@@ -102,13 +96,6 @@ extension JSONValue {
         guard let s = current?.stringValue, !s.isEmpty else { return nil }
         return s
     }
-
-    /// The value at a dotted path.
-    func value(at path: String) -> JSONValue? {
-        var current: JSONValue? = self
-        for key in path.split(separator: ".") { current = current?[String(key)] }
-        return current
-    }
 }
 
 /// Parses a body that must be one JSON value, with a message naming the source.
@@ -123,9 +110,46 @@ func parseBody(_ body: [UInt8], what: String) -> Result<JSONValue, SourceError> 
     }
 }
 
+/// Parses a body that must be one JSON object (a webhook payload).
+func parseObjectBody(_ body: [UInt8], what: String) -> Result<JSONValue, SourceError> {
+    parseBody(body, what: what).flatMap { json in
+        json.objectMembers != nil ? .success(json) : .failure(SourceError("\(what) is a JSON object, not \(json.kindName)"))
+    }
+}
+
 /// An idempotency key from parts, kept within the native id limit by hashing when too long.
 func idempotencyKey(_ prefix: String, _ parts: [String]) -> String {
     let key = ([prefix] + parts).joined(separator: ":")
     if key.utf8.count <= Limits.idLength { return key }
     return prefix + ":sha256:" + sha256Hex(parts.joined(separator: "\u{0}"))
+}
+
+/// What one item of a source payload became.
+enum ItemOutcome {
+    case event(MappedEvent)
+    case skipped(String)
+    case invalid([FieldError])
+}
+
+/// Collects per-item outcomes into a batch: any invalid item fails the whole body.
+func assemble(_ items: [(index: Int?, outcome: ItemOutcome)], format: SourceFormat, receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
+    var mapped: [MappedEvent] = []
+    var skipped: [SkippedItem] = []
+    var invalid: [EventValidationError] = []
+    for (index, outcome) in items {
+        switch outcome {
+        case .event(var e):
+            e.index = index
+            mapped.append(e)
+        case .skipped(let reason): skipped.append(SkippedItem(index: index, reason: reason))
+        case .invalid(let errors): invalid.append(EventValidationError(index: index, errors: errors))
+        }
+    }
+    if !invalid.isEmpty {
+        let summary = invalid.count == 1 && items.count == 1
+            ? "invalid \(format.rawValue) payload: \(invalid[0].description)"
+            : "\(invalid.count) of \(items.count) \(format.rawValue) items are invalid; nothing was written"
+        return .failure(SourceError(summary, field: invalid.first?.errors.first?.field, events: items.count == 1 ? [] : invalid))
+    }
+    return SourceBatch.prepare(mapped, skipped: skipped, format: format, receivedAt: receivedAt)
 }

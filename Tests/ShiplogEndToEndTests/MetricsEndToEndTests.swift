@@ -26,24 +26,8 @@ import ShiplogModel
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Runs a tool with `text` as a file argument or on standard input; output and errors together.
-    func tool(_ arguments: [String], text: String, asArgument: Bool) throws -> RunResult {
-        let input = dir.write("input-\(UUID().uuidString).txt", text)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments + (asArgument ? [input] : [])
-        if !asArgument { p.standardInput = FileHandle(forReadingAtPath: input) }
-        let out = dir.path("output-\(UUID().uuidString).txt")
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: out)
-        p.standardError = FileHandle(forWritingAtPath: out)
-        try p.run()
-        p.waitUntilExit()
-        return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
-    }
-
     func promtool(_ text: String) throws -> RunResult {
-        try tool(["promtool", "check", "metrics"], text: text, asArgument: false)
+        try runTool(["promtool", "check", "metrics"], stdin: text)
     }
 
     func openMetricsParse(_ text: String) throws -> RunResult {
@@ -53,7 +37,7 @@ import ShiplogModel
             families = list(text_string_to_metric_families(open(sys.argv[1]).read()))
             print(len(families))
             """
-        return try tool(["python3", "-c", script], text: text, asArgument: true)
+        return try runTool(["python3", "-c", script, dir.write("exposition-\(UUID().uuidString).txt", text)])
     }
 
     @Test func scrapePassesPromtoolAndTheOpenMetricsParser() async throws {

@@ -145,6 +145,7 @@ import ShiplogModel
         }
         #expect(error("")?.message.contains("empty") == true)
         #expect(error("trigger=on-deployed")?.message.contains("not JSON") == true)
+        #expect(error(#"[{"trigger": "on-deployed"}]"#)?.message.contains("is a JSON object, not an array") == true)
         #expect(error(#"{"trigger": "on-deployed"}"#)?.field == "app")
         #expect(error(#"{"trigger": "on-deployed", "app": {"kind": "Deployment", "metadata": {"name": "x"}}}"#)?.field == "app.kind")
         #expect(error(#"{"trigger": "on-deployed", "app": {"metadata": {"name": "bad name!"}, "status": {"operationState": {"finishedAt": "2026-01-01T00:00:00Z"}}}}"#)?.field == "service")

@@ -50,17 +50,16 @@ func eventually(within seconds: Double, _ condition: () async throws -> Bool) as
 
 /// Runs a command (through `env`, so from PATH) to completion; stdout and stderr together.
 @discardableResult
-func runTool(_ arguments: [String], in directory: URL? = nil) throws -> RunResult {
+func runTool(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
     let scratch = TemporaryDirectory()
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = arguments
-    if let directory { p.currentDirectoryURL = directory }
     let out = scratch.path("output")
     _ = FileManager.default.createFile(atPath: out, contents: nil)
     p.standardOutput = FileHandle(forWritingAtPath: out)
     p.standardError = FileHandle(forWritingAtPath: out)
-    p.standardInput = FileHandle.nullDevice
+    p.standardInput = stdin.map { FileHandle(forReadingAtPath: scratch.write("stdin", $0))! } ?? FileHandle.nullDevice
     try p.run()
     p.waitUntilExit()
     return RunResult(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: "")
