@@ -18,6 +18,15 @@ public struct Histogram: Sendable, Hashable {
         counts = Array(repeating: 0, count: bounds.count + 1)
     }
 
+    /// A histogram as saved in a snapshot; `counts` has one entry more than `bounds`.
+    init(bounds: [Double], counts: [Int], sum: Double, count: Int) {
+        precondition(counts.count == bounds.count + 1)
+        self.bounds = bounds
+        self.counts = counts
+        self.sum = sum
+        self.count = count
+    }
+
     public mutating func record(_ value: Double) {
         var i = 0
         while i < bounds.count, value > bounds[i] { i += 1 }

@@ -23,7 +23,39 @@ public final class MetricsService: Sendable {
         var ingested: [String: Int] = [:]
         var requests: [String: Histogram] = [:]
         var verification: (intact: Bool, at: Timestamp)?
+        var restored: Restore?
+        /// Every row up to here is applied; `appliedAhead` holds applied rows beyond a gap
+        /// (appends that finished out of order). A snapshot is only taken without a gap.
+        var appliedThrough: Int64 = 0
+        var appliedAhead: Set<Int64> = []
+        /// The row the newest saved (or loaded) snapshot covers.
+        var snapshotSequence: Int64 = 0
+
+        mutating func markApplied(_ sequence: Int64) {
+            guard sequence > appliedThrough else { return }
+            appliedAhead.insert(sequence)
+            while appliedAhead.remove(appliedThrough + 1) != nil { appliedThrough += 1 }
+        }
     }
+
+    /// How the start-up state was built.
+    public struct Restore: Sendable, CustomStringConvertible {
+        /// The row the loaded snapshot covered; nil for a replay of the whole log.
+        public var snapshotSequence: Int64?
+        /// Why a snapshot that exists was not used.
+        public var snapshotProblem: String?
+        /// Events read from the log and applied.
+        public var replayed: Int
+
+        public var description: String {
+            if let s = snapshotSequence { return "snapshot through row \(s), then \(replayed) events" }
+            return "\(replayed) events" + (snapshotProblem.map { " (snapshot not used: \($0))" } ?? "")
+        }
+    }
+
+    /// Replaying from a snapshot applies the events after it in memory; beyond this many,
+    /// the whole log is replayed in batches instead.
+    public static let largestSnapshotTail: Int64 = 200_000
 
     /// - Parameter loader: reads one pair's events in (time, sequence) order, for late events.
     public init(pipeline: Pipeline, version: String, loader: @escaping @Sendable (PairKey) throws -> [StoredEvent]) {
@@ -33,38 +65,119 @@ public final class MetricsService: Sendable {
         state = Mutex(State(projection: Projection(pipeline: pipeline)))
     }
 
-    /// A service over a SQLite log, replayed from it.
-    public convenience init(log: SQLiteEventLog, pipeline: Pipeline, version: String) throws {
+    /// A service over a SQLite log, restored from its snapshot (when `useSnapshot` and one
+    /// fits) and the events after it, or else replayed from the whole log.
+    public convenience init(log: SQLiteEventLog, pipeline: Pipeline, version: String, useSnapshot: Bool = true) throws {
         self.init(pipeline: pipeline, version: version) { key in
             try log.pairEventsNow(service: key.service, environment: key.environment)
         }
-        try replay(log)
+        restored = try restore(from: log, useSnapshot: useSnapshot)
+    }
+
+    /// How the convenience initializer built the state (nil for the others).
+    public private(set) var restored: Restore? {
+        get { state.withLock { $0.restored } }
+        set { state.withLock { $0.restored = newValue } }
+    }
+
+    /// Builds the state from `log`: from its snapshot and the events after it when that
+    /// works, otherwise from every event.
+    @discardableResult
+    public func restore(from log: SQLiteEventLog, useSnapshot: Bool = true) throws -> Restore {
+        let last = try log.lastSequenceNow()
+        var problem: String? = nil
+        if useSnapshot {
+            switch try log.loadSnapshot(kind: ProjectionSnapshot.kind(for: pipeline)) {
+            case .none: break
+            case .unusable(let reason): problem = reason
+            case .found(let snapshot):
+                if last - snapshot.sequence > Self.largestSnapshotTail {
+                    problem = "\(last - snapshot.sequence) events were appended after it"
+                    break
+                }
+                do {
+                    var projection = try Projection(snapshot: snapshot.bytes, pipeline: pipeline)
+                    let tail = try log.eventsNow(after: snapshot.sequence, through: last)
+                    let load = loader
+                    // Like a whole replay: merges first, then everything in time order.
+                    for e in Self.replayOrder(tail) { try projection.apply(e, load: load) }
+                    install(projection, through: last, snapshot: snapshot.sequence)
+                    return Restore(snapshotSequence: snapshot.sequence, replayed: tail.count)
+                } catch let error as ProjectionSnapshot.DecodingError {
+                    problem = error.description
+                }
+            }
+        }
+        try replay(log, through: last)
+        return Restore(snapshotProblem: problem, replayed: Int(last))
     }
 
     /// Builds the projection from the whole log: merges first (so that lead times never
     /// wait for them), then every event in global time order, so no pair is late.
-    public func replay(_ log: SQLiteEventLog) throws {
+    public func replay(_ log: SQLiteEventLog, through last: Int64? = nil) throws {
+        let last = try last ?? log.lastSequenceNow()
         var projection = Projection(pipeline: pipeline)
         let load = loader
-        try log.replayNow(types: [.changeMerged]) { batch in
+        try log.replayNow(types: [.changeMerged], through: last) { batch in
             for e in batch { try projection.apply(e, load: load) }
         }
-        try log.replayNow(excluding: [.changeMerged]) { batch in
+        try log.replayNow(excluding: [.changeMerged], through: last) { batch in
             for e in batch { try projection.apply(e, load: load) }
         }
-        state.withLock { $0.projection = projection }
+        install(projection, through: last, snapshot: 0)
         #if os(Linux)
         // Give the replay's transient batches back to the system.
         _ = glibcMallocTrim(0)
         #endif
     }
 
+    /// Merges first, then the rest, each in (time, sequence) order.
+    static func replayOrder(_ events: [StoredEvent]) -> [StoredEvent] {
+        events.sorted { a, b in
+            let am = a.event.type == .changeMerged, bm = b.event.type == .changeMerged
+            if am != bm { return am }
+            let at = a.event.time!.nanoseconds, bt = b.event.time!.nanoseconds
+            return at != bt ? at < bt : a.sequence < b.sequence
+        }
+    }
+
+    private func install(_ projection: Projection, through last: Int64, snapshot: Int64) {
+        state.withLock { s in
+            s.projection = projection
+            s.appliedThrough = last
+            s.appliedAhead = []
+            s.snapshotSequence = snapshot
+        }
+    }
+
     /// Applies freshly appended events (those just created).
     public func apply(_ events: [StoredEvent]) throws {
         let load = loader
         try state.withLock { s in
-            for e in events { try s.projection.apply(e, load: load) }
+            for e in events {
+                try s.projection.apply(e, load: load)
+                s.markApplied(e.sequence)
+            }
         }
+    }
+
+    /// Saves the projection as `log`'s snapshot when at least `minimumNewEvents` rows were
+    /// applied since the last one and every row up to the newest is applied. Returns the row
+    /// the saved snapshot covers and its size in bytes, or nil when nothing was saved.
+    @discardableResult
+    public func saveSnapshot(to log: any SnapshotStore, minimumNewEvents: Int = 1) async throws -> (sequence: Int64, bytes: Int)? {
+        let candidate: (Projection, Int64)? = state.withLock { s in
+            guard s.appliedAhead.isEmpty, s.appliedThrough > 0,
+                s.appliedThrough - s.snapshotSequence >= max(1, Int64(minimumNewEvents))
+            else { return nil }
+            return (s.projection, s.appliedThrough)
+        }
+        guard let (projection, sequence) = candidate else { return nil }
+        // Encoded outside the lock: the copy shares storage until the live state changes.
+        let bytes = projection.snapshotBytes()
+        try await log.saveSnapshot(kind: ProjectionSnapshot.kind(for: pipeline), sequence: sequence, bytes: bytes)
+        state.withLock { $0.snapshotSequence = max($0.snapshotSequence, sequence) }
+        return (sequence, bytes.count)
     }
 
     public func countIngest(source: SourceFormat, outcome: IngestOutcome, count: Int = 1) {

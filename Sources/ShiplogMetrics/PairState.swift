@@ -39,7 +39,7 @@ struct ApplyContext {
 
 /// Everything derived from one (service, environment)'s events, applied in `time` order
 /// (ties by sequence). See PRODUCT.md §3 for the definitions this implements.
-public struct PairState: Sendable {
+public struct PairState: Sendable, Equatable {
     public let key: PairKey
     /// The newest (time, sequence) applied; an event at or before it is late.
     public internal(set) var lastTime: Int64 = .min
@@ -80,7 +80,8 @@ public struct PairState: Sendable {
     public internal(set) var openIncidents: Set<String> = []
     var seenIncidents: Set<String> = []
     public internal(set) var degradedSince: Int64?
-    var commitsReached: Set<Int> = []
+    /// Commits already counted for lead time, by `stableHash` (small, and the same in every process).
+    var commitsReached: Set<UInt64> = []
     /// Commits shipped here without an explicit commit time: a `change.merged` for one of
     /// them changes this pair's lead times.
     var commitsWithoutTime: Set<String> = []
@@ -212,7 +213,7 @@ public struct PairState: Sendable {
             if explicit == nil, commitsWithoutTime.insert(change.commit).inserted { unregisteredCommits.append(change.commit) }
             let committed = explicit ?? context.mergeTime(change.commit)
             if committed != nil { anyKnown = true }
-            if commitsReached.insert(change.commit.hashValue).inserted, let committed {
+            if commitsReached.insert(stableHash(change.commit)).inserted, let committed {
                 let sample = Sample(time: t, seconds: Double(max(0, t - committed)) / 1e9)
                 leadTimes.append(sample)
                 leadTimeHistogram.record(sample.seconds)
@@ -220,4 +221,15 @@ public struct PairState: Sendable {
         }
         if !anyKnown { withoutLeadTime += 1 }
     }
+}
+
+/// 64-bit FNV-1a of the UTF-8 bytes: unlike `hashValue`, the same in every process, so it
+/// can be saved in a snapshot.
+func stableHash(_ text: String) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+        hash ^= UInt64(byte)
+        hash &*= 0x0000_0100_0000_01b3
+    }
+    return hash
 }

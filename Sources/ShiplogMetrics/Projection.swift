@@ -39,15 +39,15 @@ public typealias PairLoader = (PairKey) throws -> [StoredEvent]
 /// the pairs that depend on it; nothing is ever recomputed from the whole log per scrape.
 public struct Projection: Sendable {
     public let pipeline: Pipeline
-    public private(set) var pairs: [PairKey: PairState] = [:]
+    public internal(set) var pairs: [PairKey: PairState] = [:]
     /// Pairs in label order, for stable exposition.
-    public private(set) var sortedKeys: [PairKey] = []
+    public internal(set) var sortedKeys: [PairKey] = []
     var mergeTimes: [String: Int64] = [:]
     /// Commit → pairs that shipped it without an explicit commit time.
     var dependents: [String: Set<PairKey>] = [:]
     /// How many pairs were recomputed because of late events (for tests and self-metrics).
-    public private(set) var recomputations = 0
-    public private(set) var lastSequence: Int64 = 0
+    public internal(set) var recomputations = 0
+    public internal(set) var lastSequence: Int64 = 0
 
     public init(pipeline: Pipeline) { self.pipeline = pipeline }
 

@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var githubSecret: String?
     /// How often the hash chain and schema are checked for `shiplog_event_log_verified`; nil: never.
     public var verifyInterval: Duration? = .seconds(3600)
+    /// Save a projection snapshot after this many new events (and at shutdown); 0: never.
+    public var snapshotEvery = 10_000
+    /// How often the snapshot condition is checked.
+    public var snapshotCheckInterval: Duration = .seconds(30)
     /// Which alert labels name the service and environment of an Alertmanager alert.
     public var alertLabels = AlertmanagerSource.LabelNames()
 
@@ -36,6 +40,7 @@ public struct ServerConfiguration: Sendable {
                 "refusing to listen on \(host) without a write token: set --write-token or SHIPLOG_WRITE_TOKEN (or pass --insecure to accept unauthenticated writes)"
             )
         }
+        if snapshotEvery < 0 { throw ConfigurationError("--snapshot-every must be 0 (off) or a number of events") }
         if maxBodyBytes < 1024 { throw ConfigurationError("--max-body must be at least 1024 bytes") }
         if let t = writeToken, t.isEmpty { throw ConfigurationError("the write token is empty") }
         if let t = readToken, t.isEmpty { throw ConfigurationError("the read token is empty") }
@@ -83,6 +88,11 @@ public func buildApplication(
     var services: [any Service] = []
     if let interval = configuration.verifyInterval {
         services.append(PeriodicVerification(log: log, metrics: metrics, interval: interval, logger: logger))
+    }
+    if configuration.snapshotEvery > 0, let store = log as? any SnapshotStore {
+        services.append(ProjectionSnapshots(
+            store: store, metrics: metrics, every: configuration.snapshotEvery,
+            checkInterval: configuration.snapshotCheckInterval, logger: logger))
     }
     return Application(
         router: router,

@@ -329,8 +329,13 @@ public final class SQLiteEventLog: EventLog {
 
     /// Every event whose type is in `types` (or, with `excluding`, is not), in (time, sequence)
     /// order, handed over in batches: the start-up replay of the metrics projection.
-    public func replayNow(types: Set<EventType>? = nil, excluding: Set<EventType> = [], batchSize: Int = 20_000, _ body: ([StoredEvent]) throws -> Void) throws {
+    /// `through` leaves out rows after that sequence (appended while replaying).
+    public func replayNow(
+        types: Set<EventType>? = nil, excluding: Set<EventType> = [], through: Int64? = nil, batchSize: Int = 20_000,
+        _ body: ([StoredEvent]) throws -> Void
+    ) throws {
         var filter = ""
+        if let through { filter += " AND seq <= \(through)" }
         if let types { filter += " AND type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
         if !excluding.isEmpty { filter += " AND type NOT IN (\(excluding.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
         // A reading thread fetches and decodes the next batches while `body` applies this one.

@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     var pipeline = "dev,staging,production"
     @Option(help: ArgumentHelp("How often to check the hash chain for shiplog_event_log_verified (like 1h or 30m; 0 turns it off).", valueName: "span"))
     var verifyInterval = "1h"
+    @Option(help: ArgumentHelp("Save the metrics state after this many new events and at shutdown, so that a restart replays only what follows (0: never, and always replay the whole log).", valueName: "events"))
+    var snapshotEvery = 10_000
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func run() async throws {
@@ -46,6 +48,7 @@ struct Serve: AsyncParsableCommand {
         configuration.insecure = insecure
         configuration.maxBodyBytes = maxBody
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.snapshotEvery = snapshotEvery
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
         if verifyInterval == "0" {
             configuration.verifyInterval = nil
@@ -72,9 +75,10 @@ struct Serve: AsyncParsableCommand {
         let path = db ?? env["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
         let store = try SQLiteEventLog(path: path)
         let replayStart = ContinuousClock.now
-        let metrics = try MetricsService(log: store, pipeline: pipeline, version: ShiplogVersion.current)
+        let metrics = try MetricsService(log: store, pipeline: pipeline, version: ShiplogVersion.current, useSnapshot: snapshotEvery > 0)
         logger.info("replayed the event log", metadata: [
-            "events": "\(metrics.projection.lastSequence)", "duration": "\(ContinuousClock.now - replayStart)",
+            "events": "\(metrics.projection.lastSequence)", "from": "\(metrics.restored.map { "\($0)" } ?? "-")",
+            "duration": "\(ContinuousClock.now - replayStart)",
         ])
         let host = configuration.host
         let app = try buildApplication(configuration: configuration, log: store, metrics: metrics, logger: logger) { port in

@@ -86,6 +86,53 @@ import ShiplogModel
         #expect(after.contains(#"shiplog_time_to_restore_seconds_count{service="checkout",environment="production"} 2"#))
     }
 
+    /// The server saves its projection as a snapshot (after `--snapshot-every` events and at
+    /// shutdown) and a restart applies only what follows it — also after kill -9, and never
+    /// with a snapshot that belongs to another log.
+    @Test func restartsFromASnapshot() async throws {
+        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
+        let first = try ServerProcess(db: db, arguments: ["--snapshot-every", "5"])
+        #expect(try await eventually(within: 10) { first.stderr.contains("projection snapshot saved") })
+        #expect(first.stderr.contains("through=8"), "the 8 imported events are more than 5: saved at start")
+        let late = #"{"id":"9","type":"deployment.rolled_back","service":"checkout","environment":"production","version":"0.9","time":"\#(t(4.5))"}"#
+        let more = #"{"id":"10","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.1","commit":"c2","time":"\#(t(30))"}"#
+        for body in [late, more] { #expect(try await http("POST", first.baseURL + "/api/v1/events", body: body).status == 201) }
+        let expected = try await http("GET", first.baseURL + "/metrics").text.doraPart.withoutPending
+        #expect(expected.contains(#"shiplog_rollbacks_total{service="checkout",environment="production"} 1"#))
+        first.stop(SIGKILL)
+
+        let afterKill = try ServerProcess(db: db, arguments: ["--snapshot-every", "5"])
+        #expect(afterKill.stderr.contains("snapshot through row 8, then 2 events"), "\(afterKill.stderr)")
+        #expect(try await http("GET", afterKill.baseURL + "/metrics").text.doraPart.withoutPending == expected)
+        #expect(afterKill.stop() == 0)
+        #expect(afterKill.stderr.contains("through=10"), "saved again at shutdown: \(afterKill.stderr)")
+
+        let afterStop = try ServerProcess(db: db)
+        #expect(afterStop.stderr.contains("snapshot through row 10, then 0 events"), "\(afterStop.stderr)")
+        #expect(try await http("GET", afterStop.baseURL + "/metrics").text.doraPart.withoutPending == expected)
+        afterStop.stop()
+
+        let full = try ServerProcess(db: db, arguments: ["--snapshot-every", "0"])
+        #expect(full.stderr.contains("from=10 events"), "\(full.stderr)")
+        #expect(try await http("GET", full.baseURL + "/metrics").text.doraPart.withoutPending == expected)
+        full.stop()
+        #expect(try shiplog(["verify", "--db", db]).status == 0)
+
+        // Another log given this log's snapshot: its row 10 differs, so it replays itself.
+        let other = dir.path("other.db")
+        let otherHistory = history.replacingOccurrences(of: #""version":"1.0""#, with: #""version":"2.0""#)
+            + #"{"id":"x9","type":"incident.opened","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(25))"}"# + "\n"
+            + #"{"id":"x10","type":"incident.resolved","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(26))"}"# + "\n"
+        #expect(try shiplog(["events", "import", "--db", other, "-"], stdin: otherHistory).status == 0)
+        let copy = try runTool(["sqlite3", other, "ATTACH '\(db)' AS a; INSERT INTO snapshots SELECT * FROM a.snapshots;"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        let foreign = try ServerProcess(db: other)
+        #expect(foreign.stderr.contains("row 10 of the log is not the one the snapshot was taken after"), "\(foreign.stderr)")
+        let otherMetrics = try await http("GET", foreign.baseURL + "/metrics").text
+        #expect(otherMetrics.contains(#"shiplog_deployed_version_info{service="checkout",environment="production",version="2.0"} 1"#))
+        #expect(otherMetrics.contains(#"shiplog_incidents_total{service="web",environment="dev"} 1"#))
+    }
+
     @Test func statusReportAndGate() async throws {
         #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
         let status = try shiplog(["status", "--db", db])

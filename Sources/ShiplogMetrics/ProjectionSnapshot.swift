@@ -1,0 +1,363 @@
+import ShiplogModel
+
+/// A projection saved as bytes, so that a start-up applies only the events after it instead
+/// of re-deriving everything from the log's JSON. A snapshot is a cache: the log stays the
+/// truth, and a snapshot that does not fit (another format version, another pipeline, a log
+/// whose row at its sequence has another hash) is ignored.
+///
+/// Adding a stored property to `PairState` or `Projection`: encode it here and bump
+/// `formatVersion` (the snapshot tests compare a restored projection with a replayed one).
+public enum ProjectionSnapshot {
+    /// Changes whenever the encoding or the meaning of a stored figure changes.
+    public static let formatVersion = 1
+
+    /// What the store files the snapshot under: a snapshot of another kind is never read.
+    public static func kind(for pipeline: Pipeline) -> String {
+        "projection-v\(formatVersion) \(pipeline.environments.joined(separator: ","))"
+    }
+
+    static let magic: [UInt8] = Array("SHIPLOG-PROJECTION".utf8)
+
+    /// Why saved bytes could not be read back.
+    public enum DecodingError: Error, Sendable, CustomStringConvertible {
+        case notASnapshot
+        case otherVersion(Int)
+        case otherPipeline([String])
+        case truncated
+
+        public var description: String {
+            switch self {
+            case .notASnapshot: "not a projection snapshot"
+            case .otherVersion(let v): "snapshot format \(v), this shiplog reads \(ProjectionSnapshot.formatVersion)"
+            case .otherPipeline(let envs): "snapshot taken with the pipeline \(envs.joined(separator: ","))"
+            case .truncated: "the snapshot is truncated"
+            }
+        }
+    }
+}
+
+extension Projection {
+    /// The projection's state as bytes (see `ProjectionSnapshot`). Deterministic: the same
+    /// state always gives the same bytes.
+    public func snapshotBytes() -> [UInt8] {
+        var w = SnapshotWriter()
+        w.bytes(ProjectionSnapshot.magic)
+        w.int(ProjectionSnapshot.formatVersion)
+        w.strings(pipeline.environments)
+        w.int(lastSequence)
+        w.int(recomputations)
+        w.int(sortedKeys.count)
+        for key in sortedKeys { pairs[key]!.encode(into: &w) }
+        w.int(mergeTimes.count)
+        for commit in mergeTimes.keys.sorted() {
+            w.string(commit)
+            w.int(mergeTimes[commit]!)
+        }
+        w.int(dependents.count)
+        for commit in dependents.keys.sorted() {
+            w.string(commit)
+            let keys = dependents[commit]!.sorted()
+            w.int(keys.count)
+            for k in keys {
+                w.string(k.service)
+                w.string(k.environment)
+            }
+        }
+        return w.output
+    }
+
+    /// Restores a projection from `snapshotBytes()`; fails unless it was taken with `pipeline`.
+    public init(snapshot bytes: [UInt8], pipeline: Pipeline) throws {
+        var r = SnapshotReader(bytes)
+        guard Array(try r.bytes(count: ProjectionSnapshot.magic.count)) == ProjectionSnapshot.magic else {
+            throw ProjectionSnapshot.DecodingError.notASnapshot
+        }
+        let version: Int = try r.int()
+        guard version == ProjectionSnapshot.formatVersion else { throw ProjectionSnapshot.DecodingError.otherVersion(version) }
+        let environments = try r.strings()
+        guard environments == pipeline.environments else { throw ProjectionSnapshot.DecodingError.otherPipeline(environments) }
+        self.init(pipeline: pipeline)
+        lastSequence = try r.int()
+        recomputations = try r.int()
+        for _ in 0..<(try r.count()) {
+            let state = try PairState(decoding: &r)
+            pairs[state.key] = state
+        }
+        sortedKeys = pairs.keys.sorted()
+        for _ in 0..<(try r.count()) {
+            let commit = try r.string()
+            mergeTimes[commit] = try r.int()
+        }
+        for _ in 0..<(try r.count()) {
+            let commit = try r.string()
+            var keys = Set<PairKey>()
+            for _ in 0..<(try r.count()) { keys.insert(PairKey(service: try r.string(), environment: try r.string())) }
+            dependents[commit] = keys
+        }
+        guard r.isAtEnd else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+    }
+}
+
+extension PairState {
+    func encode(into w: inout SnapshotWriter) {
+        w.string(key.service)
+        w.string(key.environment)
+        w.int(lastTime)
+        w.int(lastSequence)
+        for n in [deployments, failures, rollbacks, rework, unverifiedPromotions, withoutLeadTime, incidents] { w.int(n) }
+        w.int(deploymentLog.count)
+        var previous: Int64 = 0
+        for d in deploymentLog {
+            w.int(d.time &- previous)
+            previous = d.time
+            w.byte((d.failed ? 1 : 0) | (d.rework ? 2 : 0))
+        }
+        for samples in [leadTimes, restoreTimes, promotionDurations] {
+            w.int(samples.count)
+            var previous: Int64 = 0
+            for s in samples {
+                w.int(s.time &- previous)
+                previous = s.time
+                w.double(s.seconds)
+            }
+        }
+        for h in [leadTimeHistogram, restoreHistogram, promotionHistogram] {
+            w.int(h.bounds.count)
+            for b in h.bounds { w.double(b) }
+            for c in h.counts { w.int(c) }
+            w.double(h.sum)
+            w.int(h.count)
+        }
+        w.optionalInt(liveIndex.map(Int64.init))
+        w.optionalString(liveVersion)
+        w.optionalString(liveArtifact)
+        w.times(firstLive)
+        w.times(firstSuccess)
+        w.strings(succeededVersions.sorted())
+        w.optionalInt(lastDeploymentTime)
+        w.optionalString(namespace)
+        w.optionalString(workload)
+        w.byte(lastAttemptFailed ? 1 : 0)
+        w.strings(openIncidents.sorted())
+        w.strings(seenIncidents.sorted())
+        w.optionalInt(degradedSince)
+        w.int(commitsReached.count)
+        for c in commitsReached.sorted() { w.fixed64(c) }
+        w.strings(commitsWithoutTime.sorted())
+        w.strings(unregisteredCommits)
+    }
+
+    init(decoding r: inout SnapshotReader) throws {
+        self.init(key: PairKey(service: try r.string(), environment: try r.string()))
+        lastTime = try r.int()
+        lastSequence = try r.int()
+        deployments = try r.int()
+        failures = try r.int()
+        rollbacks = try r.int()
+        rework = try r.int()
+        unverifiedPromotions = try r.int()
+        withoutLeadTime = try r.int()
+        incidents = try r.int()
+        let deploymentCount = try r.count()
+        deploymentLog.reserveCapacity(deploymentCount)
+        var time: Int64 = 0
+        for _ in 0..<deploymentCount {
+            time &+= try r.int()
+            let flags = try r.byte()
+            deploymentLog.append(DeploymentRecord(time: time, failed: flags & 1 != 0, rework: flags & 2 != 0))
+        }
+        func samples() throws -> [Sample] {
+            let n = try r.count()
+            var out: [Sample] = []
+            out.reserveCapacity(n)
+            var time: Int64 = 0
+            for _ in 0..<n {
+                time &+= try r.int()
+                out.append(Sample(time: time, seconds: try r.double()))
+            }
+            return out
+        }
+        leadTimes = try samples()
+        restoreTimes = try samples()
+        promotionDurations = try samples()
+        func histogram() throws -> Histogram {
+            let bounds = try (0..<(try r.count())).map { _ in try r.double() }
+            let counts: [Int] = try (0...bounds.count).map { _ in try r.int() }
+            return Histogram(bounds: bounds, counts: counts, sum: try r.double(), count: try r.int())
+        }
+        leadTimeHistogram = try histogram()
+        restoreHistogram = try histogram()
+        promotionHistogram = try histogram()
+        liveIndex = try r.optionalInt().map { Int($0) }
+        liveVersion = try r.optionalString()
+        liveArtifact = try r.optionalString()
+        firstLive = try r.times()
+        firstSuccess = try r.times()
+        succeededVersions = Set(try r.strings())
+        lastDeploymentTime = try r.optionalInt()
+        namespace = try r.optionalString()
+        workload = try r.optionalString()
+        lastAttemptFailed = try r.byte() != 0
+        openIncidents = Set(try r.strings())
+        seenIncidents = Set(try r.strings())
+        degradedSince = try r.optionalInt()
+        let reached = try r.count()
+        commitsReached.reserveCapacity(reached)
+        for _ in 0..<reached { commitsReached.insert(try r.fixed64()) }
+        commitsWithoutTime = Set(try r.strings())
+        unregisteredCommits = try r.strings()
+        if let live = liveIndex, !deploymentLog.indices.contains(live) { throw ProjectionSnapshot.DecodingError.notASnapshot }
+    }
+}
+
+/// Little-endian, variable-length integers (zigzag for signed values), length-prefixed UTF-8.
+struct SnapshotWriter {
+    private(set) var output: [UInt8] = []
+
+    mutating func byte(_ b: UInt8) { output.append(b) }
+    mutating func bytes(_ b: [UInt8]) { output.append(contentsOf: b) }
+
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            output.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        output.append(UInt8(v))
+    }
+
+    mutating func int<I: FixedWidthInteger & SignedInteger>(_ value: I) {
+        let v = Int64(value)
+        varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+    }
+
+    mutating func fixed64(_ value: UInt64) {
+        for i in 0..<8 { output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+    }
+
+    mutating func double(_ value: Double) { fixed64(value.bitPattern) }
+
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            varint(UInt64(utf8.count))
+            output.append(contentsOf: utf8)
+        }
+    }
+
+    mutating func strings(_ list: [String]) {
+        int(list.count)
+        for s in list { string(s) }
+    }
+
+    mutating func optionalString(_ s: String?) {
+        if let s {
+            byte(1)
+            string(s)
+        } else {
+            byte(0)
+        }
+    }
+
+    mutating func optionalInt(_ v: Int64?) {
+        if let v {
+            byte(1)
+            int(v)
+        } else {
+            byte(0)
+        }
+    }
+
+    /// A map of names to times, in name order.
+    mutating func times(_ map: [String: Int64]) {
+        int(map.count)
+        for k in map.keys.sorted() {
+            string(k)
+            int(map[k]!)
+        }
+    }
+}
+
+/// Reads what `SnapshotWriter` wrote; every read is bounds-checked.
+struct SnapshotReader {
+    private let input: [UInt8]
+    private var offset = 0
+
+    init(_ input: [UInt8]) { self.input = input }
+
+    var isAtEnd: Bool { offset == input.count }
+
+    mutating func byte() throws -> UInt8 {
+        guard offset < input.count else { throw ProjectionSnapshot.DecodingError.truncated }
+        defer { offset += 1 }
+        return input[offset]
+    }
+
+    mutating func bytes(count: Int) throws -> ArraySlice<UInt8> {
+        guard count >= 0, count <= input.count - offset else { throw ProjectionSnapshot.DecodingError.truncated }
+        defer { offset += count }
+        return input[offset..<offset + count]
+    }
+
+    mutating func varint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            guard shift < 64 else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift += 7
+        }
+    }
+
+    mutating func int<I: FixedWidthInteger & SignedInteger>() throws -> I {
+        let u = try varint()
+        let v = Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
+        guard let exact = I(exactly: v) else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+        return exact
+    }
+
+    /// A count of following items, which can never exceed the bytes left.
+    mutating func count() throws -> Int {
+        let n: Int = try int()
+        guard n >= 0, n <= input.count - offset else { throw ProjectionSnapshot.DecodingError.truncated }
+        return n
+    }
+
+    mutating func fixed64() throws -> UInt64 {
+        let b = try bytes(count: 8)
+        var v: UInt64 = 0
+        for (i, x) in b.enumerated() { v |= UInt64(x) << (8 * UInt64(i)) }
+        return v
+    }
+
+    mutating func double() throws -> Double { Double(bitPattern: try fixed64()) }
+
+    mutating func string() throws -> String {
+        let n = try varint()
+        guard n <= UInt64(input.count - offset) else { throw ProjectionSnapshot.DecodingError.truncated }
+        return String(decoding: try bytes(count: Int(n)), as: UTF8.self)
+    }
+
+    mutating func strings() throws -> [String] {
+        try (0..<(try count())).map { _ in try string() }
+    }
+
+    mutating func optionalString() throws -> String? {
+        try byte() == 0 ? nil : try string()
+    }
+
+    mutating func optionalInt() throws -> Int64? {
+        try byte() == 0 ? nil : try int()
+    }
+
+    mutating func times() throws -> [String: Int64] {
+        var map: [String: Int64] = [:]
+        for _ in 0..<(try count()) {
+            let k = try string()
+            map[k] = try int()
+        }
+        return map
+    }
+}

@@ -1,0 +1,124 @@
+import Testing
+import ShiplogModel
+import ShiplogStore
+@testable import ShiplogMetrics
+
+/// A restart from a snapshot must give exactly the state a replay of the whole log gives.
+@Suite struct SnapshotTests {
+    /// The state a fresh replay of the whole log builds.
+    static func replayed(_ log: SQLiteEventLog, pipeline: Pipeline = .standard) throws -> MetricsService {
+        let service = MetricsService(pipeline: pipeline, version: "test") { key in
+            try log.pairEventsNow(service: key.service, environment: key.environment)
+        }
+        try service.replay(log)
+        return service
+    }
+
+    static func expectSameState(_ a: Projection, _ b: Projection) {
+        #expect(a.sortedKeys == b.sortedKeys)
+        for key in a.sortedKeys {
+            #expect(a.pairs[key] == b.pairs[key], "\(key.service)/\(key.environment)")
+        }
+        #expect(a.mergeTimes == b.mergeTimes)
+        #expect(a.dependents == b.dependents)
+        #expect(a.lastSequence == b.lastSequence)
+    }
+
+    @Test func bytesRoundTripExactly() async throws {
+        let events = OrderIndependenceTests.combined
+        let (live, _, _dir) = try await ingest(events, order: shuffled(events.count, seed: 11))
+        _ = _dir
+        let bytes = live.projection.snapshotBytes()
+        let restored = try Projection(snapshot: bytes, pipeline: .standard)
+        Self.expectSameState(live.projection, restored)
+        #expect(restored.recomputations == live.projection.recomputations)
+        #expect(restored.snapshotBytes() == bytes, "encoding is deterministic")
+    }
+
+    @Test func aRestartFromTheSnapshotAppliesOnlyWhatFollows() async throws {
+        let events = OrderIndependenceTests.combined
+        let order = shuffled(events.count, seed: 5)
+        let half = order.count / 2
+        // The first half is ingested and snapshotted; the rest (with events late for pairs the
+        // snapshot holds) arrives afterwards.
+        let (live, log, _dir) = try await ingest(events, order: Array(order[..<half]))
+        _ = _dir
+        let saved = try #require(try await live.saveSnapshot(to: log))
+        #expect(saved.sequence == Int64(half))
+        #expect(try await live.saveSnapshot(to: log) == nil, "nothing new since the last snapshot")
+        for i in order[half...] {
+            let e = events[i]
+            let prepared = PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
+            if case .created(let seq) = try await log.append([prepared])[0] {
+                try live.apply([StoredEvent(sequence: seq, event: prepared.event, receivedAt: prepared.receivedAt, format: .native)])
+            }
+        }
+
+        let restarted = try MetricsService(log: log, pipeline: .standard, version: "test")
+        let restore = try #require(restarted.restored)
+        #expect(restore.snapshotSequence == Int64(half))
+        #expect(restore.replayed == events.count - half)
+        let full = try Self.replayed(log)
+        Self.expectSameState(full.projection, restarted.projection)
+        let now = at(30 * 1440).nanoseconds
+        #expect(full.render(format: ExpositionFormat.text, now: now).doraPart == restarted.render(format: ExpositionFormat.text, now: now).doraPart)
+        #expect(fingerprint(live.projection) == fingerprint(restarted.projection))
+    }
+
+    @Test func aSnapshotIsOnlyTakenWithoutGaps() async throws {
+        let events = OrderIndependenceTests.combined
+        let (live, log, _dir) = try await ingest(Array(events.prefix(4)))
+        _ = _dir
+        // Rows 5 and 6 are appended, but only 6 has reached the projection so far.
+        var stored: [StoredEvent] = []
+        for e in events[4..<6] {
+            let prepared = PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
+            let seq = try await log.append([prepared])[0].sequence
+            stored.append(StoredEvent(sequence: seq, event: prepared.event, receivedAt: prepared.receivedAt, format: .native))
+        }
+        try live.apply([stored[1]])
+        #expect(try await live.saveSnapshot(to: log) == nil, "row 5 is not applied yet")
+        try live.apply([stored[0]])
+        #expect(try await live.saveSnapshot(to: log)?.sequence == 6)
+        #expect(try await live.saveSnapshot(to: log, minimumNewEvents: 1) == nil)
+    }
+
+    @Test func aSnapshotThatDoesNotFitIsIgnored() async throws {
+        let events = OrderIndependenceTests.combined
+        let (live, log, _dir) = try await ingest(events)
+        _ = _dir
+        try await live.saveSnapshot(to: log)
+
+        // Another pipeline: the snapshot's promotions were judged against other environments.
+        let other = try #require(Pipeline(parsing: "staging,production"))
+        let restarted = try MetricsService(log: log, pipeline: other, version: "test")
+        #expect(restarted.restored?.snapshotSequence == nil)
+        #expect(restarted.restored?.snapshotProblem?.contains("projection-v\(ProjectionSnapshot.formatVersion) dev,staging,production") == true)
+        Self.expectSameState(try Self.replayed(log, pipeline: other).projection, restarted.projection)
+
+        // Turned off: the whole log is replayed.
+        let withoutSnapshot = try MetricsService(log: log, pipeline: .standard, version: "test", useSnapshot: false)
+        #expect(withoutSnapshot.restored?.snapshotSequence == nil)
+        #expect(withoutSnapshot.restored?.replayed == events.count)
+    }
+
+    @Test func damagedBytesAreRefusedNotTrusted() async throws {
+        let (live, _, _dir) = try await ingest(OrderIndependenceTests.combined)
+        _ = _dir
+        let bytes = live.projection.snapshotBytes()
+        for length in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 200)) {
+            #expect(throws: ProjectionSnapshot.DecodingError.self) { try Projection(snapshot: Array(bytes[..<length]), pipeline: .standard) }
+        }
+        #expect(throws: ProjectionSnapshot.DecodingError.self) { try Projection(snapshot: bytes + [0], pipeline: .standard) }
+        var otherVersion = bytes
+        otherVersion[ProjectionSnapshot.magic.count] = 0x7E
+        #expect(throws: ProjectionSnapshot.DecodingError.self) { try Projection(snapshot: otherVersion, pipeline: .standard) }
+    }
+
+    @Test func stableHashIsTheSameInEveryProcess() {
+        // FNV-1a test vectors.
+        #expect(stableHash("") == 0xcbf2_9ce4_8422_2325)
+        #expect(stableHash("a") == 0xaf63_dc4c_8601_ec8c)
+        #expect(stableHash("foobar") == 0x8594_4171_f739_67e8)
+    }
+}
