@@ -102,6 +102,7 @@ public final class MetricsService: Sendable {
                     // Like a whole replay: merges first, then everything in time order.
                     for e in Self.replayOrder(tail) { try projection.apply(e, load: load) }
                     install(projection, through: last, snapshot: snapshot.sequence)
+                    releaseFreedMemory()
                     return Restore(snapshotSequence: snapshot.sequence, replayed: tail.count)
                 } catch let error as ProjectionSnapshot.DecodingError {
                     problem = error.description
@@ -125,8 +126,12 @@ public final class MetricsService: Sendable {
             for e in batch { try projection.apply(e, load: load) }
         }
         install(projection, through: last, snapshot: 0)
+        releaseFreedMemory()
+    }
+
+    /// Gives the replay's transient batches back to the system.
+    private func releaseFreedMemory() {
         #if os(Linux)
-        // Give the replay's transient batches back to the system.
         _ = glibcMallocTrim(0)
         #endif
     }

@@ -39,9 +39,15 @@ extension SQLiteEventLog: SnapshotStore {
                 throw StoreError.corruptRow(sequence: sequence, reason: "a snapshot cannot cover a row that does not exist")
             }
             try db.execute(sql: "DELETE FROM snapshots")
-            try db.execute(
-                sql: "INSERT INTO snapshots (kind, seq, chain_hash, created_ns, data) VALUES (?, ?, ?, ?, ?)",
-                arguments: [kind, sequence, hash, time.nanoseconds, Data(bytes)])
+            // Bound without a copy: snapshots of large logs are tens of megabytes.
+            try bytes.withUnsafeBytes { buffer in
+                let data = buffer.baseAddress.map {
+                    Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: buffer.count, deallocator: .none)
+                } ?? Data()
+                try db.execute(
+                    sql: "INSERT INTO snapshots (kind, seq, chain_hash, created_ns, data) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [kind, sequence, hash, time.nanoseconds, data])
+            }
         }
     }
 
