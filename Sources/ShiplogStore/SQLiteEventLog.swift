@@ -48,12 +48,13 @@ public final class SQLiteEventLog: EventLog {
         }
         var config = Configuration()
         config.busyMode = .timeout(options.busyTimeout)
-        config.prepareDatabase { db in
-            // Durable before acknowledged: every commit is synced, also in WAL mode.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         self.path = path
         let pool = try DatabasePool(path: path, configuration: config)
+        // Durable before acknowledged: every commit is synced, also in WAL mode. Set here and
+        // not in `prepareDatabase`: opening the pool switches the writer to WAL mode *after*
+        // that hook and sets `synchronous = NORMAL` while doing so (which syncs only at
+        // checkpoints, so a power loss could take acknowledged events).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.pool = pool
         let migrator = Schema.migrator
         try pool.read { db in
@@ -72,6 +73,11 @@ public final class SQLiteEventLog: EventLog {
                 return submissions.map { _ in .failure(error) }
             }
         }
+    }
+
+    /// The writer's `PRAGMA synchronous` (2 = FULL: each commit synced before it returns).
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Closes every connection; later calls fail.

@@ -24,6 +24,17 @@ import ShiplogModel
         #expect(raw.trimmingCharacters(in: .whitespacesAndNewlines) == makeEvent("e1", version: "1").canonical)
     }
 
+    /// GRDB switches a pool's writer to `synchronous = NORMAL` when it enables WAL mode; the log
+    /// must end up with FULL, or an acknowledged append could be lost with the machine's power.
+    @Test func everyCommitIsSynced() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        #expect(try log.synchronousMode() == 2)
+        _ = try await log.append([makeEvent("e1")])
+        try log.close()
+        let reopened = try SQLiteEventLog(path: dir.path("a.db"))
+        #expect(try reopened.synchronousMode() == 2)
+    }
+
     @Test func sameIdSameContentIsADuplicate() async throws {
         let log = try SQLiteEventLog(path: dir.path("a.db"))
         _ = try await log.append([makeEvent("e1")])
