@@ -57,8 +57,14 @@ import ShiplogModel
         #expect(ndjson.status == 201)
         #expect(ndjson.body["results"]?.arrayValue?.count == 2)
 
+        // Media types are case-insensitive and may carry parameters and blanks.
+        let spelled = try await http("POST", url, body: event("n3") + "\n", contentType: " Application/X-NDJSON ;charset=UTF-8")
+        #expect(spelled.status == 201)
+        #expect(spelled.body["results"]?.arrayValue?.count == 1)
+
         let wrongType = try await http("POST", url, body: "type=deployment", contentType: "application/x-www-form-urlencoded")
         #expect(wrongType.status == 415)
+        #expect(wrongType.body["error"]?.stringValue?.contains("Content-Type application/x-www-form-urlencoded") == true)
         #expect(wrongType.body["field"] == .string("Content-Type"))
         #expect(wrongType.body["error"]?.stringValue?.contains("send application/json") == true)
 
@@ -74,8 +80,8 @@ import ShiplogModel
         #expect(missing.status == 404)
         #expect(missing.body["error"] != nil)
 
-        // Every error above wrote nothing: e1, m2, n1, n2.
-        #expect(rowCount(db) == 4)
+        // Every error above wrote nothing: e1, m2, n1, n2, n3.
+        #expect(rowCount(db) == 5)
         #expect(server.stop() == 0)
         #expect(try shiplog(["verify", "--db", db]).status == 0)
     }
