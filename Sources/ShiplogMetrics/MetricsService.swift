@@ -96,7 +96,7 @@ public final class MetricsService: Sendable {
                     break
                 }
                 do {
-                    var projection = try Projection(snapshot: snapshot.bytes, pipeline: pipeline)
+                    var projection = try snapshot.bytes.withUnsafeBytes { try Projection(snapshot: $0, pipeline: pipeline) }
                     let tail = try log.eventsNow(after: snapshot.sequence, through: last)
                     let load = loader
                     // Like a whole replay: merges first, then everything in time order.
@@ -178,8 +178,9 @@ public final class MetricsService: Sendable {
             return (s.projection, s.appliedThrough)
         }
         guard let (projection, sequence) = candidate else { return nil }
-        // Encoded outside the lock: the copy shares storage until the live state changes.
-        let bytes = projection.snapshotBytes()
+        // Encoded outside the lock (the copy shares storage until the live state changes)
+        // and off the cooperative threads.
+        let bytes = try await offloaded { projection.snapshotBytes() }
         try await log.saveSnapshot(kind: ProjectionSnapshot.kind(for: pipeline), sequence: sequence, bytes: bytes)
         state.withLock { $0.snapshotSequence = max($0.snapshotSequence, sequence) }
         return (sequence, bytes.count)

@@ -68,6 +68,11 @@ extension Projection {
 
     /// Restores a projection from `snapshotBytes()`; fails unless it was taken with `pipeline`.
     public init(snapshot bytes: [UInt8], pipeline: Pipeline) throws {
+        self = try bytes.withUnsafeBytes { try Projection(snapshot: $0, pipeline: pipeline) }
+    }
+
+    /// Restores a projection from `snapshotBytes()` held in any memory (a mapped file, say).
+    public init(snapshot bytes: UnsafeRawBufferPointer, pipeline: Pipeline) throws {
         var r = SnapshotReader(bytes)
         guard Array(try r.bytes(count: ProjectionSnapshot.magic.count)) == ProjectionSnapshot.magic else {
             throw ProjectionSnapshot.DecodingError.notASnapshot
@@ -280,10 +285,10 @@ struct SnapshotWriter {
 
 /// Reads what `SnapshotWriter` wrote; every read is bounds-checked.
 struct SnapshotReader {
-    private let input: [UInt8]
+    private let input: UnsafeRawBufferPointer
     private var offset = 0
 
-    init(_ input: [UInt8]) { self.input = input }
+    init(_ input: UnsafeRawBufferPointer) { self.input = input }
 
     var isAtEnd: Bool { offset == input.count }
 
@@ -293,7 +298,7 @@ struct SnapshotReader {
         return input[offset]
     }
 
-    mutating func bytes(count: Int) throws -> ArraySlice<UInt8> {
+    mutating func bytes(count: Int) throws -> UnsafeRawBufferPointer.SubSequence {
         guard count >= 0, count <= input.count - offset else { throw ProjectionSnapshot.DecodingError.truncated }
         defer { offset += count }
         return input[offset..<offset + count]

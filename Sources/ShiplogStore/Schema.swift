@@ -32,18 +32,6 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; DELETE is refused'); END;
                 """)
         }
-        migrator.registerMigration("v2-snapshots") { db in
-            // Derived state saved to shorten start-up; never part of the hash chain.
-            try db.execute(sql: """
-                CREATE TABLE snapshots (
-                    kind       TEXT    NOT NULL PRIMARY KEY,
-                    seq        INTEGER NOT NULL,
-                    chain_hash BLOB    NOT NULL,
-                    created_ns INTEGER NOT NULL,
-                    data       BLOB    NOT NULL
-                );
-                """)
-        }
         return migrator
     }
 }

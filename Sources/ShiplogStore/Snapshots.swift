@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import ShiplogModel
@@ -9,7 +10,8 @@ public struct StateSnapshot: Sendable {
     /// What the bytes hold and how they are encoded; a reader asks for exactly one kind.
     public var kind: String
     public var sequence: Int64
-    public var bytes: [UInt8]
+    /// The payload; for a snapshot read from a file, a slice of the file mapped into memory.
+    public var bytes: Data
     public var createdAt: Timestamp
 }
 
@@ -21,7 +23,7 @@ public enum SnapshotLookup: Sendable {
     case found(StateSnapshot)
 }
 
-/// Where derived state is saved; the SQLite log keeps it in its own file.
+/// Where derived state is saved.
 public protocol SnapshotStore: Sendable {
     /// Saves `bytes` as the one snapshot, replacing any other. Fails when row `sequence`
     /// does not exist.
@@ -31,44 +33,121 @@ public protocol SnapshotStore: Sendable {
     func loadSnapshot(kind: String) throws -> SnapshotLookup
 }
 
+/// The SQLite log keeps its snapshot in a file beside the database, `<database>.snapshot`:
+/// a cache that never takes the database's write lock, never grows its WAL, and can be
+/// deleted at any time (the next start-up then replays the whole log).
+///
+/// Layout: `SHIPLOG-SNAPSHOT\n`, the kind (UTF-8, length-prefixed), the sequence, the
+/// created time (Int64 little-endian each), the 32-byte hash of row `sequence`, the
+/// payload's length and the payload, then SHA-256 of everything before it.
 extension SQLiteEventLog: SnapshotStore {
+    static let snapshotMagic = Array("SHIPLOG-SNAPSHOT\n".utf8)
+
+    /// Where the snapshot of this log lives.
+    public var snapshotPath: String { path + ".snapshot" }
+
     public func saveSnapshot(kind: String, sequence: Int64, bytes: [UInt8]) async throws {
-        let time = Timestamp.now()
-        try await pool.write { db in
-            guard let hash = try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence]) else {
-                throw StoreError.corruptRow(sequence: sequence, reason: "a snapshot cannot cover a row that does not exist")
-            }
-            try db.execute(sql: "DELETE FROM snapshots")
-            // Bound without a copy: snapshots of large logs are tens of megabytes.
+        // Tens of megabytes written and synced: off the threads that serve requests.
+        try await offloaded { try self.saveSnapshotNow(kind: kind, sequence: sequence, bytes: bytes) }
+    }
+
+    func saveSnapshotNow(kind: String, sequence: Int64, bytes: [UInt8]) throws {
+        let hash = try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
+        }
+        guard let hash else {
+            throw StoreError.corruptRow(sequence: sequence, reason: "a snapshot cannot cover a row that does not exist")
+        }
+        var header = Self.snapshotMagic
+        func append(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
+        append(Int64(kind.utf8.count))
+        header.append(contentsOf: kind.utf8)
+        append(sequence)
+        append(Timestamp.now().nanoseconds)
+        header.append(contentsOf: hash)
+        append(Int64(bytes.count))
+        var digest = SHA256()
+        digest.update(data: header)
+        bytes.withUnsafeBytes { digest.update(bufferPointer: $0) }
+        let trailer = Array(digest.finalize())
+
+        // Written whole to a temporary file, synced, then renamed over the old one.
+        let temporary = snapshotPath + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+        }
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        do {
+            try file.write(contentsOf: header)
             try bytes.withUnsafeBytes { buffer in
-                let data = buffer.baseAddress.map {
-                    Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: buffer.count, deallocator: .none)
-                } ?? Data()
-                try db.execute(
-                    sql: "INSERT INTO snapshots (kind, seq, chain_hash, created_ns, data) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [kind, sequence, hash, time.nanoseconds, data])
+                var offset = 0
+                while offset < buffer.count {
+                    let end = min(buffer.count, offset + (1 << 20))
+                    try file.write(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[offset..<end]))
+                    offset = end
+                }
             }
+            try file.write(contentsOf: trailer)
+            try file.synchronize()
+            try file.close()
+        } catch {
+            try? file.close()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        guard rename(temporary, snapshotPath) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: snapshotPath])
+        }
+        // The rename itself is durable once the directory is synced.
+        let directory = URL(fileURLWithPath: snapshotPath).deletingLastPathComponent().path
+        if let handle = FileHandle(forReadingAtPath: directory) {
+            try? handle.synchronize()
+            try? handle.close()
         }
     }
 
     public func loadSnapshot(kind: String) throws -> SnapshotLookup {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT kind, seq, chain_hash, created_ns, data FROM snapshots") else { return .none }
-            let storedKind: String = row[0]
-            let sequence: Int64 = row[1]
-            guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }
-            let hash = try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
-            guard let hash, hash == (row[2] as Data) else {
-                return .unusable("row \(sequence) of the log is not the one the snapshot was taken after")
-            }
-            let data: Data = row[4]
-            return .found(StateSnapshot(kind: storedKind, sequence: sequence, bytes: Array(data), createdAt: Timestamp(nanoseconds: row[3])))
+        guard FileManager.default.fileExists(atPath: snapshotPath) else { return .none }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: snapshotPath), options: .alwaysMapped)
+        } catch {
+            return .unusable("\(snapshotPath) cannot be read: \(error.localizedDescription)")
         }
+        var offset = data.startIndex
+        func take(_ n: Int) -> Data? {
+            guard n >= 0, data.endIndex - offset >= n else { return nil }
+            defer { offset += n }
+            return data[offset..<offset + n]
+        }
+        func int() -> Int64? {
+            take(8).map { Int64(littleEndian: $0.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }) }
+        }
+        let damaged = SnapshotLookup.unusable("\(snapshotPath) is damaged or not a snapshot")
+        guard take(Self.snapshotMagic.count).map(Array.init) == Self.snapshotMagic,
+            let kindLength = int(), let kindBytes = take(Int(clamping: kindLength)),
+            let sequence = int(), let created = int(), let hash = take(32),
+            let length = int(), let payload = take(Int(clamping: length)),
+            let trailer = take(32), offset == data.endIndex
+        else { return damaged }
+        var digest = SHA256()
+        digest.update(data: data[data.startIndex..<payload.startIndex])
+        digest.update(data: payload)
+        guard Array(digest.finalize()) == Array(trailer) else { return damaged }
+        let storedKind = String(decoding: kindBytes, as: UTF8.self)
+        guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }
+        let rowHash = try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
+        }
+        guard let rowHash, rowHash == hash else {
+            return .unusable("row \(sequence) of the log is not the one the snapshot was taken after")
+        }
+        return .found(StateSnapshot(kind: storedKind, sequence: sequence, bytes: payload, createdAt: Timestamp(nanoseconds: created)))
     }
 
-    /// Removes any snapshot (the next start-up replays the whole log).
+    /// Removes the snapshot (the next start-up replays the whole log).
     public func dropSnapshots() throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM snapshots") }
+        if FileManager.default.fileExists(atPath: snapshotPath) { try FileManager.default.removeItem(atPath: snapshotPath) }
     }
 
     /// Events `after` < sequence ≤ `through`, in sequence order (decoded on every core).
@@ -84,5 +163,13 @@ extension SQLiteEventLog: SnapshotStore {
     /// Synchronous form of `lastSequence()`.
     public func lastSequenceNow() throws -> Int64 {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 }
+    }
+}
+
+/// Runs blocking work (large file writes, encoding) on a dispatch thread instead of one of
+/// Swift Concurrency's few cooperative threads, which serve the requests.
+public func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global(qos: .utility).async { continuation.resume(with: Result { try work() }) }
     }
 }

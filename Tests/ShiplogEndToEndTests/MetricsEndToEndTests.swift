@@ -124,13 +124,22 @@ import ShiplogModel
             + #"{"id":"x9","type":"incident.opened","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(25))"}"# + "\n"
             + #"{"id":"x10","type":"incident.resolved","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(26))"}"# + "\n"
         #expect(try shiplog(["events", "import", "--db", other, "-"], stdin: otherHistory).status == 0)
-        let copy = try runTool(["sqlite3", other, "ATTACH '\(db)' AS a; INSERT INTO snapshots SELECT * FROM a.snapshots;"])
-        #expect(copy.status == 0, "\(copy.stderr)")
+        #expect(FileManager.default.fileExists(atPath: db + ".snapshot"), "the snapshot is a file beside the database")
+        try FileManager.default.copyItem(atPath: db + ".snapshot", toPath: other + ".snapshot")
         let foreign = try ServerProcess(db: other)
         #expect(foreign.stderr.contains("row 10 of the log is not the one the snapshot was taken after"), "\(foreign.stderr)")
         let otherMetrics = try await http("GET", foreign.baseURL + "/metrics").text
         #expect(otherMetrics.contains(#"shiplog_deployed_version_info{service="checkout",environment="production",version="2.0"} 1"#))
         #expect(otherMetrics.contains(#"shiplog_incidents_total{service="web",environment="dev"} 1"#))
+        foreign.stop()
+
+        // A damaged file (one byte changed) is noticed and not used.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: db + ".snapshot"))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: db + ".snapshot"))
+        let damaged = try ServerProcess(db: db)
+        #expect(damaged.stderr.contains("is damaged or not a snapshot"), "\(damaged.stderr)")
+        #expect(try await http("GET", damaged.baseURL + "/metrics").text.doraPart.withoutPending == expected)
     }
 
     @Test func statusReportAndGate() async throws {
