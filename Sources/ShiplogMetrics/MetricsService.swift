@@ -31,10 +31,18 @@ public final class MetricsService: Sendable {
         /// The row the newest saved (or loaded) snapshot covers.
         var snapshotSequence: Int64 = 0
 
+        /// A gap that never closed (a row appended by another process, which this server
+        /// does not apply, or one whose application failed): no more snapshots until restart.
+        var gapNeverClosed = false
+
         mutating func markApplied(_ sequence: Int64) {
-            guard sequence > appliedThrough else { return }
+            guard sequence > appliedThrough, !gapNeverClosed else { return }
             appliedAhead.insert(sequence)
             while appliedAhead.remove(appliedThrough + 1) != nil { appliedThrough += 1 }
+            if appliedAhead.count > 10_000 {
+                gapNeverClosed = true
+                appliedAhead = []
+            }
         }
     }
 
@@ -172,7 +180,7 @@ public final class MetricsService: Sendable {
     @discardableResult
     public func saveSnapshot(to log: any SnapshotStore, minimumNewEvents: Int = 1) async throws -> (sequence: Int64, bytes: Int)? {
         let candidate: (Projection, Int64)? = state.withLock { s in
-            guard s.appliedAhead.isEmpty, s.appliedThrough > 0,
+            guard s.appliedAhead.isEmpty, !s.gapNeverClosed, s.appliedThrough > 0,
                 s.appliedThrough - s.snapshotSequence >= max(1, Int64(minimumNewEvents))
             else { return nil }
             return (s.projection, s.appliedThrough)

@@ -83,6 +83,23 @@ import ShiplogStore
         #expect(try await live.saveSnapshot(to: log, minimumNewEvents: 1) == nil)
     }
 
+    /// A row this server never applies (appended by another process) leaves a gap for good:
+    /// the bookkeeping stops growing and no snapshot is taken after it.
+    @Test func aGapThatNeverClosesStopsSnapshotsWithoutGrowing() {
+        var state = MetricsService.State(projection: Projection(pipeline: .standard))
+        state.markApplied(1)
+        #expect(state.appliedThrough == 1)
+        for sequence in Int64(3)...10_002 { state.markApplied(sequence) }
+        #expect(state.appliedThrough == 1)
+        #expect(state.appliedAhead.count == 10_000)
+        #expect(!state.gapNeverClosed)
+        state.markApplied(10_003)
+        #expect(state.gapNeverClosed)
+        #expect(state.appliedAhead.isEmpty)
+        state.markApplied(2)
+        #expect(state.appliedThrough == 1, "once given up, the watermark stays")
+    }
+
     @Test func aSnapshotThatDoesNotFitIsIgnored() async throws {
         let events = OrderIndependenceTests.combined
         let (live, log, _dir) = try await ingest(events)
