@@ -118,6 +118,17 @@ import ShiplogModel
         full.stop()
         #expect(try shiplog(["verify", "--db", db]).status == 0)
 
+        // The CLI reads the snapshot too, and gets what a whole replay gets.
+        // (`report`, not `status`: status shows how long a promotion has waited, to the second.)
+        let fromSnapshot = try shiplog(["report", "--db", db, "--window", "30d", "--format", "json"])
+        #expect(fromSnapshot.status == 0, "\(fromSnapshot.stderr)")
+        let saved = try Data(contentsOf: URL(fileURLWithPath: db + ".snapshot"))
+        try FileManager.default.removeItem(atPath: db + ".snapshot")
+        let replayed = try shiplog(["report", "--db", db, "--window", "30d", "--format", "json"])
+        #expect(replayed.stdout == fromSnapshot.stdout)
+        #expect(replayed.stdout.contains("checkout"))
+        try saved.write(to: URL(fileURLWithPath: db + ".snapshot"))
+
         // Another log given this log's snapshot: its row 10 differs, so it replays itself.
         let other = dir.path("other.db")
         let otherHistory = history.replacingOccurrences(of: #""version":"1.0""#, with: #""version":"2.0""#)
