@@ -242,6 +242,8 @@ public final class MetricsService: Sendable {
             w.family("shiplog_event_log_last_verification_timestamp_seconds", .gauge, help: "When the event log was last checked (Unix time).", unit: "seconds")
             w.sample("shiplog_event_log_last_verification_timestamp_seconds", "", v.at.seconds)
         }
+        w.family("shiplog_projection_snapshot_sequence", .gauge, help: "Newest row the saved (or loaded) metrics snapshot covers; 0 without one. A restart applies only the rows after it.")
+        w.sample("shiplog_projection_snapshot_sequence", "", Int(s.snapshotSequence))
         w.family("shiplog_projection_recomputations_total", .counter, help: "Pairs recomputed from the log because an event arrived late.")
         w.sample("shiplog_projection_recomputations_total", "", s.projection.recomputations)
         w.family("shiplog_http_request_duration_seconds", .histogram, help: "HTTP request durations by route, method and status code.", unit: "seconds")

@@ -97,7 +97,10 @@ import ShiplogModel
         let late = #"{"id":"9","type":"deployment.rolled_back","service":"checkout","environment":"production","version":"0.9","time":"\#(t(4.5))"}"#
         let more = #"{"id":"10","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.1","commit":"c2","time":"\#(t(30))"}"#
         for body in [late, more] { #expect(try await http("POST", first.baseURL + "/api/v1/events", body: body).status == 201) }
-        let expected = try await http("GET", first.baseURL + "/metrics").text.doraPart.withoutPending
+        let firstScrape = try await http("GET", first.baseURL + "/metrics").text
+        #expect(firstScrape.contains("shiplog_projection_snapshot_sequence 8\n"))
+        #expect(firstScrape.contains("shiplog_event_log_last_sequence 10\n"))
+        let expected = firstScrape.doraPart.withoutPending
         #expect(expected.contains(#"shiplog_rollbacks_total{service="checkout",environment="production"} 1"#))
         first.stop(SIGKILL)
 
@@ -108,6 +111,7 @@ import ShiplogModel
         #expect(afterKill.stderr.contains("through=10"), "saved again at shutdown: \(afterKill.stderr)")
 
         let afterStop = try ServerProcess(db: db)
+        #expect(try await http("GET", afterStop.baseURL + "/metrics").text.contains("shiplog_projection_snapshot_sequence 10\n"))
         #expect(afterStop.stderr.contains("snapshot through row 10, then 0 events"), "\(afterStop.stderr)")
         #expect(try await http("GET", afterStop.baseURL + "/metrics").text.doraPart.withoutPending == expected)
         afterStop.stop()
