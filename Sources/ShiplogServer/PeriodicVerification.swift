@@ -14,28 +14,35 @@ struct PeriodicVerification: Service {
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let start = ContinuousClock.now
-                do {
-                    let report = try await log.verify()
-                    metrics.recordVerification(report)
-                    if report.isIntact {
-                        logger.info("event log verified", metadata: ["rows": "\(report.rowsChecked)", "duration": "\(ContinuousClock.now - start)"])
-                    } else {
-                        logger.critical("event log verification failed", metadata: [
-                            "sequence": "\(report.brokenSequence.map(String.init) ?? "-")",
-                            "reason": "\(report.brokenReason ?? report.schemaProblems.joined(separator: "; "))",
-                        ])
-                    }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.error("event log verification could not run", metadata: ["error": "\(error)"])
+        await repeatUntilGracefulShutdown(every: interval) {
+            let start = ContinuousClock.now
+            do {
+                let report = try await log.verify()
+                metrics.recordVerification(report)
+                if report.isIntact {
+                    logger.info("event log verified", metadata: ["rows": "\(report.rowsChecked)", "duration": "\(ContinuousClock.now - start)"])
+                } else {
+                    logger.critical("event log verification failed", metadata: [
+                        "sequence": "\(report.brokenSequence.map(String.init) ?? "-")",
+                        "reason": "\(report.brokenReason ?? report.schemaProblems.joined(separator: "; "))",
+                    ])
                 }
-                // Shutdown cancels the sleep: that is a normal end, not a failure.
-                do { try await Task.sleep(for: interval) } catch { return }
+            } catch is CancellationError {
+                // Shutdown during a check: not a failure.
+            } catch {
+                logger.error("event log verification could not run", metadata: ["error": "\(error)"])
             }
+        }
+    }
+}
+
+/// Runs `body` now and then every `interval` until graceful shutdown, which cancels the
+/// wait between runs (a normal end, not a failure).
+func repeatUntilGracefulShutdown(every interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            await body()
+            do { try await Task.sleep(for: interval) } catch { return }
         }
     }
 }

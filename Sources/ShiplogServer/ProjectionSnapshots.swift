@@ -15,12 +15,7 @@ struct ProjectionSnapshots: Service {
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await save(minimumNewEvents: every)
-                do { try await Task.sleep(for: checkInterval) } catch { return }
-            }
-        }
+        await repeatUntilGracefulShutdown(every: checkInterval) { await save(minimumNewEvents: every) }
         // Services stop in reverse order of start: the server has drained by now.
         await save(minimumNewEvents: 1)
     }

@@ -52,10 +52,7 @@ extension SQLiteEventLog: SnapshotStore {
     }
 
     func saveSnapshotNow(kind: String, sequence: Int64, bytes: [UInt8]) throws {
-        let hash = try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
-        }
-        guard let hash else {
+        guard let hash = try rowHash(sequence) else {
             throw StoreError.corruptRow(sequence: sequence, reason: "a snapshot cannot cover a row that does not exist")
         }
         var header = Self.snapshotMagic
@@ -136,18 +133,15 @@ extension SQLiteEventLog: SnapshotStore {
         guard Array(digest.finalize()) == Array(trailer) else { return damaged }
         let storedKind = String(decoding: kindBytes, as: UTF8.self)
         guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }
-        let rowHash = try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
-        }
-        guard let rowHash, rowHash == hash else {
+        guard try rowHash(sequence) == hash else {
             return .unusable("row \(sequence) of the log is not the one the snapshot was taken after")
         }
         return .found(StateSnapshot(kind: storedKind, sequence: sequence, bytes: payload, createdAt: Timestamp(nanoseconds: created)))
     }
 
-    /// Removes the snapshot (the next start-up replays the whole log).
-    public func dropSnapshots() throws {
-        if FileManager.default.fileExists(atPath: snapshotPath) { try FileManager.default.removeItem(atPath: snapshotPath) }
+    /// The chain hash stored with row `sequence`; nil when there is no such row.
+    func rowHash(_ sequence: Int64) throws -> Data? {
+        try pool.read { db in try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence]) }
     }
 
     /// Events `after` < sequence ≤ `through`, in sequence order (decoded on every core).
