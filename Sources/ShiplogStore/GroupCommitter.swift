@@ -1,56 +1,70 @@
+import Dispatch
 import ShiplogModel
+import Synchronization
 
 /// Group commit: appends that arrive while a transaction is being written wait, and all of
 /// them go into the next transaction together — one transaction, one sync, many
 /// acknowledgements. Each submission still succeeds or fails on its own.
-actor GroupCommitter {
+///
+/// Writing runs on its own thread (a `Batcher`), and the sync is a further stage
+/// (`Durability`): a committed group is handed to it and the next group is written while the
+/// disk syncs, so the writer never waits for the disk.
+final class GroupCommitter: Sendable {
     typealias Submission = [PreparedEvent]
     typealias Outcome = Result<[AppendOutcome], any Error>
-    /// Writes several submissions in one durable transaction, one outcome per submission.
-    typealias Writer = @Sendable ([Submission]) async -> [Outcome]
+    /// Writes several submissions in one transaction, one outcome per submission.
+    typealias Writer = @Sendable ([Submission]) -> [Outcome]
+    /// Calls its argument once everything committed so far is durable (or cannot be made so).
+    typealias Durability = @Sendable (@escaping @Sendable (Result<Void, any Error>) -> Void) -> Void
+    private typealias Pending = (submission: Submission, continuation: CheckedContinuation<Outcome, Never>)
 
-    private var pending: [(Submission, CheckedContinuation<Outcome, Never>)] = []
-    private var draining = false
-    private let writer: Writer
-    private let enabled: Bool
-    /// How many submissions the largest group held, for tests and benchmarks.
-    private(set) var largestGroup = 0
-    private(set) var transactions = 0
+    private final class Statistics: Sendable {
+        let counts = Mutex<(transactions: Int, largestGroup: Int)>((0, 0))
+    }
 
-    /// - Parameter enabled: false writes each submission in its own transaction (for comparison).
-    init(enabled: Bool, writer: @escaping Writer) {
-        self.enabled = enabled
-        self.writer = writer
+    private let batcher: Batcher<Pending>
+    private let statistics = Statistics()
+
+    /// - Parameter enabled: false writes each submission in its own transaction and waits for
+    ///   its sync before writing the next (for comparison).
+    init(enabled: Bool, writer: @escaping Writer, durability: @escaping Durability) {
+        let statistics = self.statistics
+        batcher = Batcher(label: "shiplog.group-commit") { batch in
+            for group in enabled ? [batch] : batch.map({ [$0] }) {
+                statistics.counts.withLock { c in
+                    c.transactions += 1
+                    c.largestGroup = max(c.largestGroup, group.count)
+                }
+                let outcomes = writer(group.map(\.submission))
+                // Acknowledged only once durable: a conflict or duplicate answer also
+                // describes rows that may not have been synced yet.
+                let acknowledge: @Sendable (Result<Void, any Error>) -> Void = { synced in
+                    for (pending, outcome) in zip(group, outcomes) {
+                        pending.continuation.resume(returning: synced.flatMap { outcome })
+                    }
+                }
+                if enabled {
+                    durability(acknowledge)
+                } else {
+                    let synced = DispatchSemaphore(value: 0)
+                    durability { result in
+                        acknowledge(result)
+                        synced.signal()
+                    }
+                    synced.wait()
+                }
+            }
+        }
     }
 
     func submit(_ submission: Submission) async -> Outcome {
         await withCheckedContinuation { continuation in
-            pending.append((submission, continuation))
-            if !draining {
-                draining = true
-                Task { await self.drain() }
-            }
+            batcher.submit((submission, continuation))
         }
     }
 
-    private func drain() async {
-        while !pending.isEmpty {
-            let group: [(Submission, CheckedContinuation<Outcome, Never>)]
-            if enabled {
-                group = pending
-                pending = []
-            } else {
-                group = [pending.removeFirst()]
-            }
-            largestGroup = max(largestGroup, group.count)
-            transactions += 1
-            let outcomes = await writer(group.map(\.0))
-            for (entry, outcome) in zip(group, outcomes) {
-                entry.1.resume(returning: outcome)
-            }
-        }
-        draining = false
+    /// Transactions written so far and the most submissions one of them held.
+    func counts() -> (transactions: Int, largestGroup: Int) {
+        statistics.counts.withLock { $0 }
     }
-
-    func statistics() -> (transactions: Int, largestGroup: Int) { (transactions, largestGroup) }
 }

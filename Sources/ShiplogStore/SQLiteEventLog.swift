@@ -8,6 +8,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case newerSchema(path: String, unknown: [String])
     case missingDatabase(path: String)
     case corruptRow(sequence: Int64, reason: String)
+    case walSyncFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "no event log at \(path) (set --db or SHIPLOG_DB, or record an event first)"
         case let .corruptRow(sequence, reason):
             "row \(sequence) cannot be read: \(reason); run `shiplog verify`"
+        case let .walSyncFailed(path, reason):
+            "could not sync the write-ahead log \(path): \(reason); events acknowledged before are safe, later writes are refused until shiplog restarts"
         }
     }
 }
@@ -31,6 +34,9 @@ public final class SQLiteEventLog: EventLog {
         /// Refuse to create the file when it does not exist (for read-only commands).
         public var mustExist = false
 
+        /// How the WAL file is synced (`fdatasync`); tests make it fail.
+        var syncFile: WALSync.SyncFile = { fdatasync($0) }
+
         public init(groupCommit: Bool = true, busyTimeout: TimeInterval = 30, mustExist: Bool = false) {
             self.groupCommit = groupCommit
             self.busyTimeout = busyTimeout
@@ -41,6 +47,7 @@ public final class SQLiteEventLog: EventLog {
     public let path: String
     let pool: DatabasePool
     private let committer: GroupCommitter
+    private let walSync: WALSync
 
     public init(path: String, options: Options = Options()) throws {
         if options.mustExist, !FileManager.default.fileExists(atPath: path) {
@@ -50,12 +57,15 @@ public final class SQLiteEventLog: EventLog {
         config.busyMode = .timeout(options.busyTimeout)
         self.path = path
         let pool = try DatabasePool(path: path, configuration: config)
-        // Durable before acknowledged: every commit is synced, also in WAL mode. Set here and
-        // not in `prepareDatabase`: opening the pool switches the writer to WAL mode *after*
-        // that hook and sets `synchronous = NORMAL` while doing so (which syncs only at
-        // checkpoints, so a power loss could take acknowledged events).
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // Durable before acknowledged, without making the writer wait for the disk: commits
+        // do not sync (`synchronous = NORMAL`, which alone would sync only at checkpoints),
+        // and every write path syncs the WAL through `walSync` before it reports success.
+        // Set after the pool opens: opening switches the writer to WAL mode after
+        // `prepareDatabase` and sets `synchronous` while doing so.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         self.pool = pool
+        let walSync = WALSync(walPath: path + "-wal", syncFile: options.syncFile)
+        self.walSync = walSync
         let migrator = Schema.migrator
         try pool.read { db in
             if try migrator.hasBeenSuperseded(db) {
@@ -64,18 +74,24 @@ public final class SQLiteEventLog: EventLog {
             }
         }
         try migrator.migrate(pool)
-        committer = GroupCommitter(enabled: options.groupCommit) { submissions in
-            do {
-                return try await pool.writeWithoutTransaction { db in
-                    try Self.writeGroup(submissions, db: db)
+        committer = GroupCommitter(
+            enabled: options.groupCommit,
+            writer: { submissions in
+                do {
+                    try walSync.checkHealthy()
+                    return try pool.writeWithoutTransaction { db in
+                        try Self.writeGroup(submissions, db: db)
+                    }
+                } catch {
+                    return submissions.map { _ in .failure(error) }
                 }
-            } catch {
-                return submissions.map { _ in .failure(error) }
-            }
-        }
+            },
+            durability: { acknowledge in walSync.afterNextSync(acknowledge) }
+        )
     }
 
-    /// The writer's `PRAGMA synchronous` (2 = FULL: each commit synced before it returns).
+    /// The writer's `PRAGMA synchronous` (1 = NORMAL: commits do not wait for the disk; the
+    /// WAL is synced before anything is acknowledged).
     public func synchronousMode() throws -> Int {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
@@ -93,8 +109,11 @@ public final class SQLiteEventLog: EventLog {
 
     /// Statistics of group commit so far: transactions written and the largest group.
     public func groupCommitStatistics() async -> (transactions: Int, largestGroup: Int) {
-        await committer.statistics()
+        committer.counts()
     }
+
+    /// How many times the WAL file has been synced.
+    public var walSyncs: Int { walSync.completedSyncs }
 
     /// One transaction holding every submission. Conflicts are rare, so the group is first
     /// written without savepoints; if any submission conflicts, that attempt is rolled back
@@ -152,7 +171,8 @@ public final class SQLiteEventLog: EventLog {
         var hash: [UInt8]
 
         static func read(_ db: Database) throws -> ChainTip {
-            if let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1") {
+            let newest = try db.cachedStatement(sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            if let row = try Row.fetchOne(newest) {
                 let hash: Data = row["hash"]
                 return ChainTip(sequence: row["seq"], hash: Array(hash))
             }
@@ -169,28 +189,34 @@ public final class SQLiteEventLog: EventLog {
         return Array(hasher.finalize())
     }
 
+    /// Inserts one event onto the chain; an id already in the log is a duplicate (same
+    /// content) or a conflict. The insert itself finds a taken id (one index probe, not two).
     static func insert(_ event: PreparedEvent, index: Int, tip: inout ChainTip, db: Database) throws -> AppendOutcome {
-        let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")
-        if let row = try Row.fetchOne(lookup, arguments: [event.id]) {
-            let seq: Int64 = row[0]
-            let digest: String = row[1]
-            guard digest == event.contentDigest else {
-                throw AppendError.conflict(index: index, id: event.id, existing: seq)
-            }
-            return .duplicate(seq)
-        }
         let sequence = tip.sequence + 1
         let hash = chainHash(previous: tip.hash, canonical: event.canonical)
         let insert = try db.cachedStatement(sql: """
             INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns,
                                 format, content_digest, event, raw, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (event_id) DO NOTHING
             """)
         try insert.execute(arguments: [
             sequence, event.id, event.event.type.rawValue, event.event.service, event.event.environment,
             event.time.nanoseconds, event.receivedAt.nanoseconds, event.format.rawValue,
             event.contentDigest, event.canonical, Data(event.raw), Data(hash),
         ])
+        if db.changesCount == 0 {
+            let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")
+            guard let row = try Row.fetchOne(lookup, arguments: [event.id]) else {
+                throw StoreError.corruptRow(sequence: sequence, reason: "the insert of id \"\(event.id)\" was ignored, but no row holds that id")
+            }
+            let existing: Int64 = row[0]
+            let digest: String = row[1]
+            guard digest == event.contentDigest else {
+                throw AppendError.conflict(index: index, id: event.id, existing: existing)
+            }
+            return .duplicate(existing)
+        }
         tip = ChainTip(sequence: sequence, hash: hash)
         return .created(sequence)
     }
@@ -242,6 +268,7 @@ public final class SQLiteEventLog: EventLog {
                 }
                 return outcomes
             }
+            try walSync.syncNow()
             for o in outcomes {
                 if o.isDuplicate { result.duplicates += 1 } else { result.created += 1 }
             }

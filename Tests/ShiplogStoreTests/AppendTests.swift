@@ -24,15 +24,63 @@ import ShiplogModel
         #expect(raw.trimmingCharacters(in: .whitespacesAndNewlines) == makeEvent("e1", version: "1").canonical)
     }
 
-    /// GRDB switches a pool's writer to `synchronous = NORMAL` when it enables WAL mode; the log
-    /// must end up with FULL, or an acknowledged append could be lost with the machine's power.
-    @Test func everyCommitIsSynced() async throws {
-        let log = try SQLiteEventLog(path: dir.path("a.db"))
-        #expect(try log.synchronousMode() == 2)
-        _ = try await log.append([makeEvent("e1")])
+    /// Commits do not wait for the disk (`synchronous = NORMAL`, also after reopening), so the
+    /// acknowledgement must: an append returns only after a sync of the WAL that began after
+    /// its commit. Here the sync is held back: the row is committed (readers see it), the
+    /// append stays unanswered until the sync is let through.
+    @Test func acknowledgedOnlyAfterTheWALIsSynced() async throws {
+        let gate = DispatchSemaphore(value: 0)
+        let syncing = DispatchSemaphore(value: 0)
+        var options = SQLiteEventLog.Options()
+        options.syncFile = { fd in
+            syncing.signal()
+            gate.wait()
+            return fdatasync(fd)
+        }
+        let log = try SQLiteEventLog(path: dir.path("a.db"), options: options)
+        #expect(try log.synchronousMode() == 1)
+        let answered = Flag()
+        let append = Task {
+            let outcome = try await log.append([makeEvent("e1")])
+            answered.set()
+            return outcome
+        }
+        await waitOn(syncing)
+        #expect(try await log.lastSequence() == 1, "committed before the sync")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!answered.isSet, "answered before the WAL was synced")
+        #expect(log.walSyncs == 0)
+        gate.signal()
+        #expect(try await append.value == [.created(1)])
+        #expect(log.walSyncs == 1)
         try log.close()
         let reopened = try SQLiteEventLog(path: dir.path("a.db"))
-        #expect(try reopened.synchronousMode() == 2)
+        #expect(try reopened.synchronousMode() == 1)
+    }
+
+    /// A failed sync may have lost the dirty pages, and retrying it could report success for
+    /// data that is gone: the append fails, and so does every later one, without writing.
+    @Test func aFailedSyncRefusesTheAppendAndEveryLaterWrite() async throws {
+        var options = SQLiteEventLog.Options()
+        options.syncFile = { _ in
+            errno = EIO
+            return -1
+        }
+        let log = try SQLiteEventLog(path: dir.path("a.db"), options: options)
+        await #expect(throws: StoreError.self) { try await log.append([makeEvent("e1")]) }
+        let later = await #expect(throws: StoreError.self) { try await log.append([makeEvent("e2")]) }
+        #expect("\(later!)".contains("could not sync the write-ahead log"))
+        #expect("\(later!)".contains("Input/output error"))
+        #expect(try await log.lastSequence() == 1, "e1 was committed (never acknowledged); e2 was not written")
+        #expect(log.walSyncs == 1)
+    }
+
+    @Test func anImportIsSyncedBeforeItReturns() async throws {
+        let log = try SQLiteEventLog(path: dir.path("a.db"))
+        let events = (1...5).map { makeEvent("i\($0)", minute: $0) }
+        let result = try log.importEvents(events, transactionSize: 2)
+        #expect(result.created == 5)
+        #expect(log.walSyncs == 3, "one sync per transaction")
     }
 
     @Test func sameIdSameContentIsADuplicate() async throws {

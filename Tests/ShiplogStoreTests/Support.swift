@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ShiplogModel
 @testable import ShiplogStore
 
@@ -40,4 +41,21 @@ func sqlite3(_ path: String, _ sql: String) -> (status: Int32, output: String) {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// A flag set from one task and read from another.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// Waits for a semaphore without blocking the test's executor.
+func waitOn(_ semaphore: DispatchSemaphore) async {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            semaphore.wait()
+            continuation.resume()
+        }
+    }
 }
