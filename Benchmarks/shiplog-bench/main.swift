@@ -1,5 +1,5 @@
 // Measures durable appends through the event log: 32 concurrent tasks, one event each,
-// repeated, with and without group commit (synchronous = FULL in both).
+// repeated, with and without group commit (every append acknowledged after its WAL sync).
 // Usage: shiplog-bench append [--rounds N] [--runs R] [--dir PATH]
 import Foundation
 import ShiplogModel

@@ -49,8 +49,118 @@ extension Event {
         return .object(m)
     }
 
-    /// Canonical JSON text: sorted keys, no whitespace (see `JSONValue.canonicalJSON()`).
-    public var canonicalJSON: String { jsonValue.canonicalJSON() }
+    /// Canonical JSON text: sorted keys, no whitespace — the same text as
+    /// `jsonValue.canonicalJSON()` (tests hold them equal), written directly because every
+    /// append computes it: the members below are in sorted order already.
+    public var canonicalJSON: String {
+        var out = CanonicalWriter()
+        out.open()
+        out.member("actor", actor)
+        if !annotations.isEmpty {
+            out.key("annotations")
+            out.open()
+            for (key, value) in annotations.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                out.member(key, value)
+            }
+            out.close()
+        }
+        out.member("artifact", artifact)
+        out.member("changeCause", changeCause)
+        if !changes.isEmpty {
+            out.key("changes")
+            out.bytes.append(UInt8(ascii: "["))
+            for (index, change) in changes.enumerated() {
+                if index > 0 { out.bytes.append(UInt8(ascii: ",")) }
+                out.open()
+                out.member("commit", change.commit)
+                out.member("time", change.time?.rfc3339)
+                out.close()
+            }
+            out.bytes.append(UInt8(ascii: "]"))
+        }
+        out.member("commit", commit)
+        out.member("commitTime", commitTime?.rfc3339)
+        out.member("environment", environment)
+        if hotfix {
+            out.key("hotfix")
+            out.bytes.append(contentsOf: "true".utf8)
+        }
+        out.member("id", id)
+        if let incident {
+            out.key("incident")
+            out.open()
+            out.member("id", incident.id)
+            out.member("severity", incident.severity)
+            out.member("title", incident.title)
+            out.member("url", incident.url)
+            out.close()
+        }
+        out.member("message", message)
+        out.member("namespace", namespace)
+        out.member("revision", revision)
+        out.member("service", service)
+        out.member("source", source)
+        out.member("time", time?.rfc3339)
+        out.member("type", type.rawValue)
+        out.member("url", url)
+        out.member("version", version)
+        out.member("workload", workload)
+        out.close()
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+}
+
+/// Writes compact JSON objects of string members, escaping as `JSONValue` does.
+private struct CanonicalWriter {
+    var bytes: [UInt8] = []
+    private var needsComma = false
+
+    init() { bytes.reserveCapacity(320) }
+
+    mutating func open() {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    mutating func close() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    mutating func key(_ name: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = true
+    }
+
+    mutating func member(_ name: String, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    private mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case ..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
 }
 
 /// Lowercase hexadecimal SHA-256 of a text's UTF-8 bytes.
