@@ -196,12 +196,14 @@ public final class MetricsService: Sendable {
 
     public func countIngest(source: SourceFormat, outcome: IngestOutcome, count: Int = 1) {
         guard count > 0 else { return }
-        state.withLock { $0.ingested["\(source.rawValue)|\(outcome.rawValue)", default: 0] += count }
+        let key = "\(source.rawValue)|\(outcome.rawValue)"
+        state.withLock { $0.ingested[key, default: 0] += count }
     }
 
     public func observeRequest(method: String, route: String, code: Int, seconds: Double) {
+        let key = "\(route)|\(method)|\(code)"
         state.withLock { s in
-            s.requests["\(route)|\(method)|\(code)", default: Histogram(bounds: Histogram.requestBounds)].record(seconds)
+            s.requests[key, default: Histogram(bounds: Histogram.requestBounds)].record(seconds)
         }
     }
 

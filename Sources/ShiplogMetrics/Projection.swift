@@ -101,13 +101,13 @@ public struct Projection: Sendable {
     /// so that every figure (and every pending promotion) has its series from the start.
     mutating func ensurePairs(for key: PairKey) {
         // A pair is always created together with its service's pipeline pairs.
-        if pairs[key] != nil { return }
+        if pairs.index(forKey: key) != nil { return }
         var keys = [key]
         if pipeline.index(of: key.environment) != nil {
             keys += pipeline.environments.map { PairKey(service: key.service, environment: $0) }
         }
         var added = false
-        for k in keys where pairs[k] == nil {
+        for k in keys where pairs.index(forKey: k) == nil {
             pairs[k] = PairState(key: k)
             added = true
         }
