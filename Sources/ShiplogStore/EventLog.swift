@@ -19,6 +19,13 @@ public protocol EventLog: Sendable {
 
     /// Walks the hash chain and checks the append-only schema.
     func verify() async throws -> VerifyReport
+
+    /// Why the log refuses every write until the process restarts (a failed sync), or nil.
+    var writeFailure: (any Error)? { get }
+}
+
+extension EventLog {
+    public var writeFailure: (any Error)? { nil }
 }
 
 /// What happened to one appended event.

@@ -115,6 +115,8 @@ public final class SQLiteEventLog: EventLog {
     /// How many times the WAL file has been synced.
     public var walSyncs: Int { walSync.completedSyncs }
 
+    public var writeFailure: (any Error)? { walSync.failure }
+
     /// One transaction holding every submission. Conflicts are rare, so the group is first
     /// written without savepoints; if any submission conflicts, that attempt is rolled back
     /// and the group is written again with a savepoint per submission, so that the

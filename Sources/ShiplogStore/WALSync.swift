@@ -49,9 +49,12 @@ final class WALSync: Sendable {
         try outcome.withLock { $0 }.get()
     }
 
+    /// The sync failure that poisoned the log, if any.
+    var failure: (any Error)? { file.health.withLock { $0.failure } }
+
     /// Throws the sync failure that poisoned the log, if any.
     func checkHealthy() throws {
-        if let failure = file.health.withLock({ $0.failure }) { throw failure }
+        if let failure { throw failure }
     }
 
     /// How many syncs have finished (for tests).

@@ -203,6 +203,48 @@ import ShiplogModel
         #expect(verify.status == 0, "\(verify.stderr)")
     }
 
+    /// A failed `fdatasync` (made so by `scripts/sync-shim.c` while a trigger file exists):
+    /// the append it was for is not acknowledged, every later write is refused without being
+    /// written, and both probes fail so that Kubernetes restarts the process. A restart on a
+    /// healthy disk finds the committed row and a valid chain.
+    @Test func aFailedSyncRefusesWritesAndFailsTheProbes() async throws {
+        let scratch = TemporaryDirectory()
+        let shim = scratch.path("sync-shim.so")
+        let compiler = try runTool(["sh", "-c", "command -v cc || command -v clang"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let compiled = try runTool([compiler.isEmpty ? "cc" : compiler, "-shared", "-fPIC", "-O2", "-o", shim, Files.repository.appendingPathComponent("scripts/sync-shim.c").path, "-ldl"])
+        try #require(compiled.status == 0, "cannot build the sync shim: \(compiled.stdout)")
+        let trigger = scratch.path("fail-syncs")
+        let server = try ServerProcess(db: db, environment: ["LD_PRELOAD": shim, "SYNC_FAIL_IF": trigger])
+        let url = server.baseURL + "/api/v1/events"
+        #expect(try await http("POST", url, body: event("s1")).status == 201)
+        #expect(try await http("GET", server.baseURL + "/healthz").status == 200)
+
+        _ = FileManager.default.createFile(atPath: trigger, contents: nil)
+        let failed = try await http("POST", url, body: event("s2"))
+        #expect(failed.status == 500)
+        #expect(failed.body["error"]?.stringValue?.contains("could not sync the write-ahead log") == true, "\(failed.text)")
+        try FileManager.default.removeItem(atPath: trigger)
+        // Even with syncs working again: a sync that failed once cannot be trusted.
+        let refused = try await http("POST", url, body: event("s3"))
+        #expect(refused.status == 500)
+        #expect(refused.body["error"]?.stringValue?.contains("until shiplog restarts") == true, "\(refused.text)")
+        for probe in ["/healthz", "/readyz"] {
+            let r = try await http("GET", server.baseURL + probe)
+            #expect(r.status == 503, "\(probe)")
+            #expect(r.body["status"]?.stringValue == "failing", "\(probe): \(r.text)")
+        }
+        server.stop()
+
+        let restarted = try ServerProcess(db: db)
+        #expect(try await http("GET", restarted.baseURL + "/healthz").status == 200)
+        // s2 was committed before its sync failed (never acknowledged); s3 was never written.
+        #expect(storedIDs(db) == ["s1", "s2"])
+        #expect(try await http("POST", restarted.baseURL + "/api/v1/events", body: event("s3")).status == 201)
+        restarted.stop()
+        let verify = try shiplog(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
     @Test func tokensGuardWritesAndReads() async throws {
         let server = try ServerProcess(db: db, arguments: ["--read-token", "r3ad"], environment: ["SHIPLOG_WRITE_TOKEN": "wr1te"])
         let url = server.baseURL + "/api/v1/events"
