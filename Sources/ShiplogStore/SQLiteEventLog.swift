@@ -283,7 +283,11 @@ public final class SQLiteEventLog: EventLog {
     // MARK: Reading
 
     public func lastSequence() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 }
+        try await pool.read(Self.lastSequence)
+    }
+
+    static func lastSequence(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0
     }
 
     public func page(_ query: EventQuery) async throws -> EventPage {

@@ -156,7 +156,7 @@ extension SQLiteEventLog: SnapshotStore {
 
     /// Synchronous form of `lastSequence()`.
     public func lastSequenceNow() throws -> Int64 {
-        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0 }
+        try pool.read(Self.lastSequence)
     }
 }
 

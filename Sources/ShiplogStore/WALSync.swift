@@ -22,7 +22,7 @@ final class WALSync: Sendable {
     private let batcher: Batcher<Waiter>
 
     /// - Parameter walPath: the database's `-wal` file.
-    init(walPath: String, syncFile: @escaping SyncFile = { fdatasync($0) }) {
+    init(walPath: String, syncFile: @escaping SyncFile) {
         let file = WALFile(path: walPath, syncFile: syncFile)
         self.file = file
         batcher = Batcher(label: "shiplog.wal-sync") { waiters in
