@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel"]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
         .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel"]),
-        .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel"]),
+        .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ShiplogEndToEndTests", dependencies: ["ShiplogModel"]),
     ],
     swiftLanguageModes: [.v6]

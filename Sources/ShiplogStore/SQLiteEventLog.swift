@@ -9,6 +9,12 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case missingDatabase(path: String)
     case corruptRow(sequence: Int64, reason: String)
     case walSyncFailed(path: String, reason: String)
+    /// SQLite could not grow the database or its WAL: nothing of that transaction was written.
+    case diskFull(path: String)
+    /// Another process held the write lock for longer than the busy timeout.
+    case locked(path: String, seconds: TimeInterval)
+    /// An import failed part-way: the first `imported` events (in file order) are in the log.
+    case importStopped(imported: Int, of: Int, reason: any Error)
 
     public var description: String {
         switch self {
@@ -20,6 +26,23 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "row \(sequence) cannot be read: \(reason); run `shiplog verify`"
         case let .walSyncFailed(path, reason):
             "could not sync the write-ahead log \(path): \(reason); events acknowledged before are safe, later writes are refused until shiplog restarts"
+        case let .diskFull(path):
+            "the disk holding the event log \(path) is full; nothing was recorded. Free space or grow the volume, then retry"
+        case let .locked(path, seconds):
+            "another process has held the write lock of \(path) for more than \(Int(seconds)) s; nothing was recorded. Retry once it is done"
+        case let .importStopped(imported, total, reason):
+            "\(reason). The first \(imported) of \(total) events were imported; run the same import again once that is fixed (those come back as duplicates)"
+        }
+    }
+
+    /// The store's own error for SQLite results a user can act on (a full disk, a lock held
+    /// too long); any other error unchanged.
+    static func explaining(_ error: any Error, path: String, busyTimeout: TimeInterval) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_FULL: return StoreError.diskFull(path: path)
+        case .SQLITE_BUSY: return StoreError.locked(path: path, seconds: busyTimeout)
+        default: return error
         }
     }
 }
@@ -48,6 +71,7 @@ public final class SQLiteEventLog: EventLog {
     let pool: DatabasePool
     private let committer: GroupCommitter
     private let walSync: WALSync
+    private let busyTimeout: TimeInterval
 
     public init(path: String, options: Options = Options()) throws {
         if options.mustExist, !FileManager.default.fileExists(atPath: path) {
@@ -56,6 +80,7 @@ public final class SQLiteEventLog: EventLog {
         var config = Configuration()
         config.busyMode = .timeout(options.busyTimeout)
         self.path = path
+        self.busyTimeout = options.busyTimeout
         let pool = try DatabasePool(path: path, configuration: config)
         // Durable before acknowledged, without making the writer wait for the disk: commits
         // do not sync (`synchronous = NORMAL`, which alone would sync only at checkpoints),
@@ -83,7 +108,8 @@ public final class SQLiteEventLog: EventLog {
                         try Self.writeGroup(submissions, db: db)
                     }
                 } catch {
-                    return submissions.map { _ in .failure(error) }
+                    let explained = StoreError.explaining(error, path: path, busyTimeout: options.busyTimeout)
+                    return submissions.map { _ in .failure(explained) }
                 }
             },
             durability: { acknowledge in walSync.afterNextSync(acknowledge) }
@@ -258,19 +284,14 @@ public final class SQLiteEventLog: EventLog {
         while start < events.count {
             let end = min(start + transactionSize, events.count)
             let chunk = events[start..<end]
-            let outcomes: [AppendOutcome] = try pool.writeWithoutTransaction { db in
-                var outcomes: [AppendOutcome] = []
-                outcomes.reserveCapacity(chunk.count)
-                try db.inTransaction(.immediate) {
-                    var tip = try ChainTip.read(db)
-                    for (offset, event) in chunk.enumerated() {
-                        outcomes.append(try Self.insert(event, index: start + offset, tip: &tip, db: db))
-                    }
-                    return .commit
-                }
-                return outcomes
+            let outcomes: [AppendOutcome]
+            do {
+                outcomes = try importChunk(chunk, at: start)
+            } catch {
+                let explained = StoreError.explaining(error, path: path, busyTimeout: busyTimeout)
+                if start == 0 { throw explained }
+                throw StoreError.importStopped(imported: start, of: events.count, reason: explained)
             }
-            try walSync.syncNow()
             for o in outcomes {
                 if o.isDuplicate { result.duplicates += 1 } else { result.created += 1 }
             }
@@ -278,6 +299,24 @@ public final class SQLiteEventLog: EventLog {
             progress(end)
         }
         return result
+    }
+
+    /// One import transaction, synced before it returns.
+    private func importChunk(_ chunk: ArraySlice<PreparedEvent>, at start: Int) throws -> [AppendOutcome] {
+        let outcomes: [AppendOutcome] = try pool.writeWithoutTransaction { db in
+            var outcomes: [AppendOutcome] = []
+            outcomes.reserveCapacity(chunk.count)
+            try db.inTransaction(.immediate) {
+                var tip = try ChainTip.read(db)
+                for (offset, event) in chunk.enumerated() {
+                    outcomes.append(try Self.insert(event, index: start + offset, tip: &tip, db: db))
+                }
+                return .commit
+            }
+            return outcomes
+        }
+        try walSync.syncNow()
+        return outcomes
     }
 
     // MARK: Reading

@@ -203,16 +203,13 @@ import ShiplogModel
         #expect(verify.status == 0, "\(verify.stderr)")
     }
 
-    /// A failed `fdatasync` (made so by `scripts/sync-shim.c` while a trigger file exists):
+    /// A failed `fdatasync` (made so by `scripts/disk-shim.c` while a trigger file exists):
     /// the append it was for is not acknowledged, every later write is refused without being
     /// written, and both probes fail so that Kubernetes restarts the process. A restart on a
     /// healthy disk finds the committed row and a valid chain.
     @Test func aFailedSyncRefusesWritesAndFailsTheProbes() async throws {
         let scratch = TemporaryDirectory()
-        let shim = scratch.path("sync-shim.so")
-        let compiler = try runTool(["sh", "-c", "command -v cc || command -v clang"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let compiled = try runTool([compiler.isEmpty ? "cc" : compiler, "-shared", "-fPIC", "-O2", "-o", shim, Files.repository.appendingPathComponent("scripts/sync-shim.c").path, "-ldl"])
-        try #require(compiled.status == 0, "cannot build the sync shim: \(compiled.stdout)")
+        let shim = try buildDiskShim(in: scratch)
         let trigger = scratch.path("fail-syncs")
         let server = try ServerProcess(db: db, environment: ["LD_PRELOAD": shim, "SYNC_FAIL_IF": trigger])
         let url = server.baseURL + "/api/v1/events"
@@ -243,6 +240,53 @@ import ShiplogModel
         restarted.stop()
         let verify = try shiplog(["verify", "--db", db])
         #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    /// A full disk (writes to files fail with ENOSPC while a trigger file exists): the POST
+    /// gets 507 naming the full disk and nothing is written, the process stays healthy, and
+    /// once there is room again writes succeed and the chain verifies. The CLI, writing to the
+    /// same database meanwhile, says the same.
+    @Test func aFullDiskRefusesWritesUntilThereIsRoom() async throws {
+        let scratch = TemporaryDirectory()
+        let shim = try buildDiskShim(in: scratch)
+        let trigger = scratch.path("disk-full")
+        let shimmed = ["LD_PRELOAD": shim, "WRITE_FULL_IF": trigger]
+        let server = try ServerProcess(db: db, environment: shimmed)
+        let url = server.baseURL + "/api/v1/events"
+        #expect(try await http("POST", url, body: event("f1")).status == 201)
+
+        _ = FileManager.default.createFile(atPath: trigger, contents: nil)
+        for body in [event("f2"), "[\(event("f3")),\(event("f4"))]"] {
+            let full = try await http("POST", url, body: body)
+            #expect(full.status == 507, "\(full.text)")
+            #expect(full.body["error"]?.stringValue?.contains("is full; nothing was recorded") == true, "\(full.text)")
+        }
+        // Not a reason to restart: reads and the probes keep working.
+        for probe in ["/healthz", "/readyz"] {
+            #expect(try await http("GET", server.baseURL + probe).status == 200, "\(probe)")
+        }
+        #expect(try await http("GET", url).body["events"]?.arrayValue?.count == 1)
+        // The CLI writing to the same database on that disk.
+        let record = try shiplog(["events", "record", "--db", db, "--type", "deployment.started", "--service", "api", "--env", "dev", "--id", "f6"], environment: shimmed)
+        #expect(record.status != 0)
+        #expect(record.stderr.contains("is full; nothing was recorded"), "\(record.stderr)")
+
+        try FileManager.default.removeItem(atPath: trigger)
+        #expect(try await http("POST", url, body: event("f5")).status == 201)
+        #expect(try await http("POST", url, body: event("f2")).status == 201, "the refused event can be sent again")
+        #expect(server.stop(SIGTERM) == 0)
+        #expect(storedIDs(db) == ["f1", "f5", "f2"])
+        let verify = try shiplog(["verify", "--db", db])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    /// `scripts/disk-shim.c`, built with the machine's C compiler (or Swift's clang).
+    func buildDiskShim(in scratch: TemporaryDirectory) throws -> String {
+        let shim = scratch.path("disk-shim.so")
+        let compiler = try runTool(["sh", "-c", "command -v cc || command -v clang"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let compiled = try runTool([compiler.isEmpty ? "cc" : compiler, "-shared", "-fPIC", "-O2", "-o", shim, Files.repository.appendingPathComponent("scripts/disk-shim.c").path, "-ldl"])
+        try #require(compiled.status == 0, "cannot build the disk shim: \(compiled.stdout)")
+        return shim
     }
 
     @Test func tokensGuardWritesAndReads() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import ShiplogModel
 @testable import ShiplogStore
@@ -60,6 +61,57 @@ import ShiplogModel
 
     /// A failed sync may have lost the dirty pages, and retrying it could report success for
     /// data that is gone: the append fails, and so does every later one, without writing.
+    /// Another process holding the write lock past the busy timeout: the append fails with
+    /// an error that says so (the server answers it 503, retry later), writes nothing, and
+    /// the next append after the lock is released succeeds. An import says the same.
+    @Test func aWriteLockHeldTooLongIsExplained() async throws {
+        let path = dir.path("a.db")
+        let log = try SQLiteEventLog(path: path, options: .init(busyTimeout: 0.2))
+        _ = try await log.append([makeEvent("l1")])
+        let other = try lockHolder(path)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        await #expect {
+            try await log.append([makeEvent("l2", minute: 1)])
+        } throws: { error in
+            guard case StoreError.locked(_, let seconds) = error else { return false }
+            return seconds == 0.2 && "\(error)".contains("held the write lock")
+        }
+        #expect(throws: StoreError.self) { try log.importEvents([makeEvent("l3", minute: 2)]) }
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+        #expect(try await log.append([makeEvent("l2", minute: 1)]) == [.created(2)])
+        #expect(try await log.lastSequence() == 2)
+    }
+
+    /// A connection of "another process" that may keep a transaction open between accesses.
+    func lockHolder(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// An import that fails after some transactions says how far it got.
+    @Test func anImportStoppedPartWaySaysHowFarItGot() throws {
+        let path = dir.path("a.db")
+        let log = try SQLiteEventLog(path: path, options: .init(busyTimeout: 0.2))
+        let events = (0..<4).map { makeEvent("i\($0)", minute: $0) }
+        let other = try lockHolder(path)
+        var transactions = 0
+        #expect {
+            _ = try log.importEvents(events, transactionSize: 2) { _ in
+                transactions += 1
+                // After the first transaction, another process takes the write lock.
+                try? other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+            }
+        } throws: { error in
+            guard case StoreError.importStopped(2, 4, StoreError.locked) = error else { return false }
+            return "\(error)".contains("The first 2 of 4 events were imported")
+        }
+        #expect(transactions == 1)
+        try other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+        let again = try log.importEvents(events, transactionSize: 2)
+        #expect(again == .init(created: 2, duplicates: 2))
+    }
+
     @Test func aFailedSyncRefusesTheAppendAndEveryLaterWrite() async throws {
         var options = SQLiteEventLog.Options()
         options.syncFile = { _ in

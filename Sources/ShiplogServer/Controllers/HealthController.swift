@@ -3,8 +3,8 @@ import ShiplogModel
 import ShiplogStore
 
 /// `/healthz` (the process answers and can still write) and `/readyz` (the event log can be
-/// read and written). A log that refuses writes until a restart (a failed sync) fails both,
-/// so that the liveness probe restarts the process.
+/// read). A log that refuses writes until a restart (a failed sync) fails both, so that the
+/// liveness probe restarts the process; a full disk fails neither (a restart would not help).
 struct HealthController<Context: RequestContext> {
     let log: any EventLog
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ShiplogStore
 
 /// Turns every error into the one JSON error shape, so that clients never see an HTML or
 /// empty error body (Hummingbird's own 404, 413 and decoding errors included).
@@ -14,6 +15,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, message, headers: error.headers)
         } catch let error as any HTTPResponseError {
             throw APIError(error.status, defaultMessage(error.status))
+        } catch let error as StoreError {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            throw APIError(storeError: error)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             throw APIError(.internalServerError, "internal error: \(error)")
@@ -26,6 +30,21 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .methodNotAllowed: "method not allowed on this route"
         case .contentTooLarge: "the body is larger than the server accepts"
         default: status.reasonPhrase
+        }
+    }
+}
+
+extension APIError {
+    /// A store failure as an answer a sender can act on: 507 for a full disk, 503 (retry
+    /// later) for a write lock held too long by another process, 500 otherwise.
+    init(storeError: StoreError) {
+        switch storeError {
+        case .diskFull:
+            self.init(.init(code: 507, reasonPhrase: "Insufficient Storage"), storeError.description)
+        case .locked:
+            self.init(.serviceUnavailable, storeError.description, headers: [.retryAfter: "5"])
+        default:
+            self.init(.internalServerError, storeError.description)
         }
     }
 }
