@@ -15,6 +15,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case locked(path: String, seconds: TimeInterval)
     /// An import failed part-way: the first `imported` events (in file order) are in the log.
     case importStopped(imported: Int, of: Int, reason: any Error)
+    case backupFailed(destination: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +33,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "another process has held the write lock of \(path) for more than \(Int(seconds)) s; nothing was recorded. Retry once it is done"
         case let .importStopped(imported, total, reason):
             "\(reason). The first \(imported) of \(total) events were imported; run the same import again once that is fixed (those come back as duplicates)"
+        case let .backupFailed(destination, reason):
+            "could not back up to \(destination): \(reason); \(destination) was not written"
         }
     }
 

@@ -92,15 +92,7 @@ extension SQLiteEventLog: SnapshotStore {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-        guard rename(temporary, snapshotPath) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: snapshotPath])
-        }
-        // The rename itself is durable once the directory is synced.
-        let directory = URL(fileURLWithPath: snapshotPath).deletingLastPathComponent().path
-        if let handle = FileHandle(forReadingAtPath: directory) {
-            try? handle.synchronize()
-            try? handle.close()
-        }
+        try renameDurably(temporary, to: snapshotPath)
     }
 
     public func loadSnapshot(kind: String) throws -> SnapshotLookup {

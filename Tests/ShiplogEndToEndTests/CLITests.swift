@@ -204,9 +204,58 @@ import ShiplogModel
         #expect(rowCount(db) == 1)
     }
 
+    /// A backup taken while a server keeps writing: the copy holds a prefix of the log (the
+    /// same rows, the same hash at its last row), verifies on its own, and was never visible
+    /// half-written under its name.
+    @Test func backupWhileAServerWrites() async throws {
+        let server = try ServerProcess(db: db)
+        let url = server.baseURL + "/api/v1/events"
+        #expect(try await http("POST", url, body: ndjson(50, prefix: "before-"), contentType: "application/x-ndjson").status == 201)
+        let writer = Task {
+            for batch in 0..<20 {
+                _ = try await http("POST", url, body: ndjson(25, prefix: "during-\(batch)-"), contentType: "application/x-ndjson")
+            }
+        }
+        let copy = dir.path("backup.db")
+        let backup = try shiplog(["backup", "--db", db, copy])
+        try await writer.value
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(server.stop(SIGTERM) == 0)
+
+        let copied = rowCount(copy)
+        #expect(copied >= 50 && copied <= rowCount(db))
+        #expect(rowCount(db) == 550)
+        #expect(!FileManager.default.fileExists(atPath: copy + ".partial"))
+        let sameRows = "SELECT group_concat(event_id || ':' || hex(hash), ',') FROM (SELECT * FROM events WHERE seq <= \(copied) ORDER BY seq)"
+        #expect(sqlite3(copy, sameRows).output == sqlite3(db, sameRows).output)
+        let head = sqlite3(db, "SELECT lower(hex(hash)) FROM events WHERE seq = \(copied)").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(backup.stdout == "backed up \(copied) events to \(copy); the copy verifies; head hash \(head)\n")
+        let verify = try shiplog(["verify", "--db", copy])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stdout.contains("ok: \(copied) rows verify"))
+        // Restored: a server on the copy starts and holds exactly its rows.
+        let restored = try ServerProcess(db: copy)
+        #expect(try await http("GET", restored.baseURL + "/readyz").body["lastSequence"] == .number(String(copied)))
+        #expect(restored.stop(SIGTERM) == 0)
+
+        // Never over an existing file, never from a server, never from nothing.
+        let again = try shiplog(["backup", "--db", db, copy])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("the file exists; choose a new name"))
+        #expect(rowCount(copy) == copied)
+        let remote = try shiplog(["backup", dir.path("remote.db")], environment: ["SHIPLOG_SERVER": "http://127.0.0.1:9"])
+        #expect(remote.status != 0)
+        #expect(remote.stderr.contains("backup copies a local database"))
+        let missing = try shiplog(["backup", "--db", dir.path("none.db"), dir.path("never.db")])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no event log at"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("never.db")))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("remote.db")))
+    }
+
     @Test func helpIsEverywhere() throws {
         for args in [["--help"], ["events", "--help"], ["events", "list", "--help"], ["events", "record", "--help"],
-                     ["events", "import", "--help"], ["verify", "--help"], ["serve", "--help"]] {
+                     ["events", "import", "--help"], ["verify", "--help"], ["serve", "--help"], ["backup", "--help"]] {
             let r = try shiplog(args)
             #expect(r.status == 0)
             #expect(r.stdout.contains("USAGE"))
