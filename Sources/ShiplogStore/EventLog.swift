@@ -1,7 +1,8 @@
 import ShiplogModel
 
 /// The append-only event log, whatever holds it. SQLite is the embedded implementation;
-/// a second backend implements this same protocol and passes the same test suite.
+/// a second backend implements this same protocol and passes the same test suite
+/// (`EventLogContractTests`, run for every backend).
 public protocol EventLog: Sendable {
     /// Appends one submission (a single event or a batch) durably, all or nothing.
     /// Returns after the transaction holding it is committed and synced.
