@@ -136,7 +136,9 @@ struct EventsRecord: AsyncParsableCommand {
         }
         let body = Array(json.canonicalJSON().utf8)
         if let client = try log.client {
-            let (status, answer) = try await client.send("POST", "api/v1/events", body: body)
+            // Without an id, the server derives one from the content and the time it received
+            // it, so a repeat after a lost answer could record the event twice.
+            let (status, answer) = try await client.send("POST", "api/v1/events", body: body, repeatable: event.id != nil)
             guard status == 200 || status == 201 else { throw CLIError(ServerClient.errorText(status, answer)) }
             let seq = answer["sequence"]?.intValue.map(String.init) ?? "?"
             print(status == 200 ? "duplicate of event \(seq) (nothing recorded)" : "recorded event \(seq)")

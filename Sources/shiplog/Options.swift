@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShiplogModel
 import ShiplogStore
 
 /// Where events are read from and written to: a local database file or a shiplog server.
@@ -9,6 +10,11 @@ struct LogOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("A shiplog server to use instead of a local file (env SHIPLOG_SERVER; token from SHIPLOG_TOKEN).", valueName: "url"))
     var server: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With a server: how long to keep trying while it cannot be reached or answers 503 (a restart, a rollout), like 30s or 2m; 0 tries once.",
+        valueName: "span"))
+    var retryFor = "60s"
 
     var databasePath: String {
         db ?? ProcessInfo.processInfo.environment["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
@@ -24,7 +30,15 @@ struct LogOptions: ParsableArguments {
     var client: ServerClient? {
         get throws {
             guard let url = serverURL else { return nil }
-            return try ServerClient(base: url, token: ProcessInfo.processInfo.environment["SHIPLOG_TOKEN"])
+            let retry: Int64
+            if retryFor == "0" {
+                retry = 0
+            } else if let span = TimeSpan(retryFor) {
+                retry = span.seconds
+            } else {
+                throw CLIError("--retry-for \(retryFor): expected a span like 30s or 2m, or 0")
+            }
+            return try ServerClient(base: url, token: ProcessInfo.processInfo.environment["SHIPLOG_TOKEN"], retryFor: .seconds(retry))
         }
     }
 

@@ -319,6 +319,30 @@ import ShiplogModel
         #expect(denied.stderr.contains("server answered 401"))
     }
 
+    /// A CI step that records while shiplog restarts: the CLI keeps trying (`--retry-for`)
+    /// until the server is back, and the event is recorded once. With `--retry-for 0` it
+    /// fails at once, naming the server.
+    @Test func theCLIWaitsForARestartingServer() async throws {
+        let first = try ServerProcess(db: db)
+        let port = first.port
+        #expect(first.stop(SIGTERM) == 0)
+        let env = ["SHIPLOG_SERVER": "http://127.0.0.1:\(port)"]
+        let arguments = ["events", "record", "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--id", "during-restart"]
+        let once = try shiplog(arguments + ["--retry-for", "0"], environment: env)
+        #expect(once.status != 0)
+        #expect(once.stderr.contains("cannot reach http://127.0.0.1:\(port)"), "\(once.stderr)")
+
+        let record = Task.detached { try shiplog(arguments + ["--retry-for", "30s"], environment: env) }
+        try await Task.sleep(for: .seconds(1.5))
+        let second = try ServerProcess(db: db, arguments: ["--port", String(port)])
+        let result = try await record.value
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "recorded event 1\n")
+        #expect(result.stderr.contains("retrying in"), "it said that it waits: \(result.stderr)")
+        #expect(second.stop(SIGTERM) == 0)
+        #expect(storedIDs(db) == ["during-restart"])
+    }
+
     @Test func refusesNonLoopbackWithoutAToken() throws {
         let r = try shiplog(["serve", "--db", db, "--host", "0.0.0.0", "--port", "0"])
         #expect(r.status != 0)
