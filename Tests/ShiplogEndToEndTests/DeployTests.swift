@@ -118,7 +118,11 @@ import ShiplogModel
 
         let notifications = try #require(try yamlDocuments(path("deploy/argocd/notifications-cm.yaml")).first)
         #expect(notifications["metadata"]?["name"] == .string("argocd-notifications-cm"))
-        #expect(notifications["data"]?["service.webhook.shiplog"]?.stringValue?.contains("/api/v1/webhooks/argocd") == true)
+        let scratch = TemporaryDirectory()
+        try (notifications["data"]?["service.webhook.shiplog"]?.stringValue ?? "").write(toFile: scratch.path("service.yaml"), atomically: true, encoding: .utf8)
+        let service = try #require(try yamlDocuments(scratch.path("service.yaml")).first)
+        #expect(service["url"]?.stringValue?.hasSuffix("/api/v1/webhooks/argocd") == true)
+        #expect(service["retryMax"] == .number("10"), "retries outlast a shiplog restart")
         let amcheck = try runTool(["amtool", "check-config", path("deploy/alertmanager/alertmanager.yaml")])
         #expect(amcheck.status == 0, "\(amcheck.stdout)")
 
