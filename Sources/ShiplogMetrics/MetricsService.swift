@@ -108,7 +108,7 @@ public final class MetricsService: Sendable {
                     let tail = try log.eventsNow(after: snapshot.sequence, through: last)
                     let load = loader
                     // Like a whole replay: merges first, then everything in time order.
-                    for e in Self.replayOrder(tail) { try projection.apply(e, load: load) }
+                    for e in Projection.replayOrder(tail) { try projection.apply(e, load: load) }
                     install(projection, through: last, snapshot: snapshot.sequence)
                     releaseFreedMemory()
                     return Restore(snapshotSequence: snapshot.sequence, replayed: tail.count)
@@ -144,16 +144,6 @@ public final class MetricsService: Sendable {
         #endif
     }
 
-    /// Merges first, then the rest, each in (time, sequence) order.
-    static func replayOrder(_ events: [StoredEvent]) -> [StoredEvent] {
-        events.sorted { a, b in
-            let am = a.event.type == .changeMerged, bm = b.event.type == .changeMerged
-            if am != bm { return am }
-            let at = a.event.time!.nanoseconds, bt = b.event.time!.nanoseconds
-            return at != bt ? at < bt : a.sequence < b.sequence
-        }
-    }
-
     private func install(_ projection: Projection, through last: Int64, snapshot: Int64) {
         state.withLock { s in
             s.projection = projection
@@ -167,10 +157,8 @@ public final class MetricsService: Sendable {
     public func apply(_ events: [StoredEvent]) throws {
         let load = loader
         try state.withLock { s in
-            for e in events {
-                try s.projection.apply(e, load: load)
-                s.markApplied(e.sequence)
-            }
+            try s.projection.apply(batch: events, load: load)
+            for e in events { s.markApplied(e.sequence) }
         }
     }
 

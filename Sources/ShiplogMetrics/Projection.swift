@@ -53,18 +53,56 @@ public struct Projection: Sendable {
 
     /// Applies one stored event. `load` is used only when the event is late for its pair.
     public mutating func apply(_ stored: StoredEvent, load: PairLoader) throws {
+        var stale: Set<PairKey>? = nil
+        try apply(stored, load: load, stale: &stale)
+    }
+
+    /// Applies the events of one append (all of them already in the log), in replay order.
+    /// A pair that turns out to be late is recomputed once, after the rest, with every event
+    /// of the batch in it, instead of once per event: a backfill of N events posted newest
+    /// first costs one recomputation per pair, not N.
+    public mutating func apply(batch events: [StoredEvent], load: PairLoader) throws {
+        var stale: Set<PairKey>? = []
+        for stored in Self.replayOrder(events) { try apply(stored, load: load, stale: &stale) }
+        // A pipeline environment before the next one: a recomputation reads its predecessor.
+        let order = stale!.sorted { a, b in
+            if a.service != b.service { return a.service < b.service }
+            let ai = pipeline.index(of: a.environment) ?? Int.max, bi = pipeline.index(of: b.environment) ?? Int.max
+            return ai != bi ? ai < bi : a.environment < b.environment
+        }
+        for key in order { try recompute(key, load: load) }
+    }
+
+    /// Merges first, then the rest, each in (time, sequence) order.
+    public static func replayOrder(_ events: [StoredEvent]) -> [StoredEvent] {
+        events.sorted { a, b in
+            let am = a.event.type == .changeMerged, bm = b.event.type == .changeMerged
+            if am != bm { return am }
+            let at = a.event.time!.nanoseconds, bt = b.event.time!.nanoseconds
+            return at != bt ? at < bt : a.sequence < b.sequence
+        }
+    }
+
+    /// With `stale` nil, a pair that needs recomputing is recomputed at once; otherwise it is
+    /// added to `stale`, and later events of a pair already there are skipped (the
+    /// recomputation reads them from the log).
+    private mutating func apply(_ stored: StoredEvent, load: PairLoader, stale: inout Set<PairKey>?) throws {
         lastSequence = max(lastSequence, stored.sequence)
+        func invalidate(_ key: PairKey) throws {
+            if stale != nil { stale!.insert(key) } else { try recompute(key, load: load) }
+        }
         let event = stored.event
         let t = event.time!.nanoseconds
         if event.type == .changeMerged {
             guard let commit = event.commit else { return }
             if let existing = mergeTimes[commit], existing <= t { return }
             mergeTimes[commit] = t
-            for key in (dependents[commit] ?? []).sorted() { try recompute(key, load: load) }
+            for key in (dependents[commit] ?? []).sorted() { try invalidate(key) }
             return
         }
         guard let environment = event.environment else { return }
         let key = PairKey(service: event.service, environment: environment)
+        if stale?.contains(key) == true { return }
         ensurePairs(for: key)
         let context = makeContext(for: key)
         if let newlySucceeded = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: context) {
@@ -74,13 +112,13 @@ public struct Projection: Sendable {
             if let next = pipeline.next(environment) {
                 let nextKey = PairKey(service: key.service, environment: next)
                 if let nextState = pairs[nextKey], newlySucceeded.contains(where: { nextState.firstSuccess[$0] != nil }) {
-                    try recompute(nextKey, load: load)
+                    try invalidate(nextKey)
                 }
             }
         } else {
-            try recompute(key, load: load)
+            try invalidate(key)
             if let next = pipeline.next(environment) {
-                try recompute(PairKey(service: key.service, environment: next), load: load)
+                try invalidate(PairKey(service: key.service, environment: next))
             }
         }
     }

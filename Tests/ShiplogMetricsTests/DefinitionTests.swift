@@ -241,6 +241,38 @@ import ShiplogStore
         #expect(inOrder.render(format: .text, now: now).doraPart == shuffledOnce.render(format: .text, now: now).doraPart)
     }
 
+    /// The same history posted as batches (a backfill), shuffled or newest first, gives the
+    /// same figures; a batch's late events cost one recomputation per pair it touches, not
+    /// one per event.
+    @Test(arguments: [(UInt64(1), 5), (7, 13), (42, 1_000)])
+    func batchesInAnyOrderGiveTheSameFiguresWithFewRecomputations(seed: UInt64, batchSize: Int) async throws {
+        let events = Self.combined
+        let (inOrder, _, _) = try await ingest(events)
+        let expected = fingerprint(inOrder.projection)
+        let pairs = Set(events.compactMap { e in e.environment.map { PairKey(service: e.service, environment: $0) } }).count
+        for order in [shuffled(events.count, seed: seed), Array(events.indices.reversed())] {
+            let (batched, _, _) = try await ingest(events, order: order, batchSize: batchSize)
+            let actual = fingerprint(batched.projection)
+            #expect(expected.keys.sorted() == actual.keys.sorted())
+            for key in expected.keys.sorted() {
+                #expect(expected[key] == actual[key], "\(key.service)/\(key.environment), batches of \(batchSize)")
+            }
+            let batches = (events.count + batchSize - 1) / batchSize
+            #expect(batched.projection.recomputations <= batches * pairs, "at most once per pair and batch")
+        }
+    }
+
+    /// The worst case of the old behaviour: one pair, 300 deployments posted newest first in
+    /// one batch. Applied in time order, none of them is late.
+    @Test func aBackfillPostedNewestFirstIsNotRecomputedPerEvent() async throws {
+        var history = History()
+        for i in 0..<300 { history.succeeded(Double(i), version: "1.\(i)") }
+        let (metrics, _, _) = try await ingest(history.events, order: Array((0..<300).reversed()), batchSize: 300)
+        #expect(metrics.projection.recomputations == 0)
+        #expect(metrics.projection.pair("api", "production")?.deploymentLog.count == 300)
+        #expect(fingerprint(metrics.projection) == fingerprint(try await ingest(history.events).0.projection))
+    }
+
     @Test func valuesSurviveARestart() async throws {
         let events = Self.combined
         let (live, log, _dir) = try await ingest(events, order: shuffled(events.count, seed: 3))

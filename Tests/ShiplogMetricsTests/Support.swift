@@ -78,6 +78,28 @@ func ingest(_ events: [Event], order: [Int]? = nil, twice: Bool = false, pipelin
     return (metrics, log, dir)
 }
 
+/// Posts `events` in the given order as appends of `batchSize` events each (an NDJSON
+/// backfill), applying each append's created events together, as the server does.
+func ingest(_ events: [Event], order: [Int], batchSize: Int, pipeline: Pipeline = .standard) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
+    let dir = TemporaryDirectory()
+    let log = try SQLiteEventLog(path: dir.path("m.db"))
+    let metrics = MetricsService(pipeline: pipeline, version: "test") { key in
+        try log.pairEventsNow(service: key.service, environment: key.environment)
+    }
+    for start in stride(from: 0, to: order.count, by: batchSize) {
+        let prepared = order[start..<min(start + batchSize, order.count)].map { i in
+            PreparedEvent(events[i], raw: Array(events[i].canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
+        }
+        let outcomes = try await log.append(prepared)
+        let created = zip(prepared, outcomes).compactMap { p, o -> StoredEvent? in
+            guard case .created(let seq) = o else { return nil }
+            return StoredEvent(sequence: seq, event: p.event, receivedAt: p.receivedAt, format: .native)
+        }
+        try metrics.apply(created)
+    }
+    return (metrics, log, dir)
+}
+
 /// Everything a scrape or report can show of a pair, in a comparable form.
 struct PairFingerprint: Equatable, CustomStringConvertible {
     var counters: [Int]
