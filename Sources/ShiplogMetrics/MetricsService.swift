@@ -31,9 +31,13 @@ public final class MetricsService: Sendable {
         /// The row the newest saved (or loaded) snapshot covers.
         var snapshotSequence: Int64 = 0
 
-        /// A gap that never closed (a row appended by another process, which this server
-        /// does not apply, or one whose application failed): no more snapshots until restart.
+        /// A gap that never closed while more than 10,000 rows were applied beyond it (a
+        /// row whose application keeps failing, say): tracking stops, and so do snapshots
+        /// and catching up, until restart.
         var gapNeverClosed = false
+        /// Where the log ended at the previous `catchUp` (or at start-up): rows up to here
+        /// that are still not applied were written by another process.
+        var settledThrough: Int64 = 0
 
         mutating func markApplied(_ sequence: Int64) {
             guard sequence > appliedThrough, !gapNeverClosed else { return }
@@ -150,7 +154,38 @@ public final class MetricsService: Sendable {
             s.appliedThrough = last
             s.appliedAhead = []
             s.snapshotSequence = snapshot
+            s.settledThrough = last
         }
+    }
+
+    /// Applies the rows another process wrote to the log (`shiplog events import` into the
+    /// server's database): those that were there at the previous call and are still not
+    /// applied. Newer rows may still be on their way from this server's own appends, so the
+    /// first call after start-up applies nothing; call it periodically. Reads and applies in
+    /// chunks of `chunk` rows, each one batch (in time order, each late pair recomputed once).
+    /// Returns how many rows it applied; nil when tracking gave up (see `gapNeverClosed`).
+    @discardableResult
+    public func catchUp(from log: SQLiteEventLog, chunk: Int64 = 50_000) throws -> Int? {
+        let last = try log.lastSequenceNow()
+        let (from, horizon, gaveUp) = state.withLock { s in (s.appliedThrough, min(s.settledThrough, last), s.gapNeverClosed) }
+        defer { state.withLock { $0.settledThrough = max($0.settledThrough, last) } }
+        if gaveUp { return nil }
+        let load = loader
+        var applied = 0
+        var start = from
+        while start < horizon {
+            let end = min(start + chunk, horizon)
+            let rows = try log.eventsNow(after: start, through: end)
+            try state.withLock { s in
+                let missing = rows.filter { $0.sequence > s.appliedThrough && !s.appliedAhead.contains($0.sequence) }
+                guard !missing.isEmpty else { return }
+                try s.projection.apply(batch: missing, load: load)
+                for e in missing { s.markApplied(e.sequence) }
+                applied += missing.count
+            }
+            start = end
+        }
+        return applied
     }
 
     /// Applies freshly appended events (those just created).

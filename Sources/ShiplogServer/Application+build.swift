@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var snapshotEvery = 10_000
     /// How often the snapshot condition is checked.
     public var snapshotCheckInterval: Duration = .seconds(30)
+    /// How often rows written by another process (`events import`) are looked for and
+    /// applied to the metrics; nil: never.
+    public var catchUpInterval: Duration? = .seconds(10)
     /// Which alert labels name the service and environment of an Alertmanager alert.
     public var alertLabels = AlertmanagerSource.LabelNames()
 
@@ -88,6 +91,9 @@ public func buildApplication(
     var services: [any Service] = []
     if let interval = configuration.verifyInterval {
         services.append(PeriodicVerification(log: log, metrics: metrics, interval: interval, logger: logger))
+    }
+    if let interval = configuration.catchUpInterval, let store = log as? SQLiteEventLog {
+        services.append(ExternalWrites(log: store, metrics: metrics, interval: interval, logger: logger))
     }
     if configuration.snapshotEvery > 0, let store = log as? any SnapshotStore {
         services.append(ProjectionSnapshots(

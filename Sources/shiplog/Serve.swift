@@ -36,6 +36,8 @@ struct Serve: AsyncParsableCommand {
     var verifyInterval = "1h"
     @Option(help: ArgumentHelp("Save the metrics state after this many new events and at shutdown, so that a restart replays only what follows (0: never, and always replay the whole log).", valueName: "events"))
     var snapshotEvery = 10_000
+    @Option(help: ArgumentHelp("How often to look for events another process wrote to the database (events import) and add them to the metrics (like 10s or 1m; 0 turns it off).", valueName: "span"))
+    var catchUpInterval = "10s"
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func run() async throws {
@@ -50,6 +52,13 @@ struct Serve: AsyncParsableCommand {
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.snapshotEvery = snapshotEvery
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
+        if catchUpInterval == "0" {
+            configuration.catchUpInterval = nil
+        } else if let span = TimeSpan(catchUpInterval), span.seconds > 0 {
+            configuration.catchUpInterval = .seconds(span.seconds)
+        } else {
+            throw CLIError("--catch-up-interval \(catchUpInterval): expected a span like 10s or 1m, or 0")
+        }
         if verifyInterval == "0" {
             configuration.verifyInterval = nil
         } else if let span = TimeSpan(verifyInterval), span.seconds > 0 {

@@ -234,6 +234,45 @@ extension MetricsEndToEndTests {
     }
 }
 
+extension MetricsEndToEndTests {
+    /// `events import` into the database of a running server (as through kubectl exec): the
+    /// server adds the imported events to its metrics within a catch-up interval, and its
+    /// own appends meanwhile are neither lost nor counted twice.
+    @Test func eventsImportedIntoARunningServersDatabaseReachItsMetrics() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--catch-up-interval", "1s"])
+        #expect(try await http("POST", server.baseURL + "/api/v1/events",
+                               body: #"{"id":"live-1","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"0.9","time":"\#(t(-1))"}"#).status == 201)
+        let imported = try shiplog(["events", "import", "--db", db, "-"], stdin: history)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(try await http("POST", server.baseURL + "/api/v1/events",
+                               body: #"{"id":"live-2","type":"deployment.failed","service":"web","environment":"dev","version":"0.2","time":"\#(t(30))"}"#).status == 201)
+        func deployments(_ service: String, _ env: String) async throws -> String? {
+            let text = try await http("GET", server.baseURL + "/metrics").text
+            let prefix = #"shiplog_deployments_total{service="\#(service)",environment="\#(env)"} "#
+            return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        }
+        #expect(try await eventually(within: 20) { try await deployments("checkout", "production") == "1" })
+        #expect(try await deployments("checkout", "dev") == "3", "live-1 and the two imported")
+        #expect(try await deployments("web", "dev") == "2", "one imported, one posted after the import")
+        #expect(server.stderr.contains("applied events written by another process"))
+
+        // The same figures as a server that replays the whole log at start.
+        let live = try await http("GET", server.baseURL + "/metrics").text
+        #expect(server.stop(SIGTERM) == 0)
+        let restarted = try ServerProcess(db: db, arguments: ["--snapshot-every", "0"])
+        let replayed = try await http("GET", restarted.baseURL + "/metrics").text
+        // Everything but the one family that moves with the clock between the two scrapes.
+        func timeless(_ text: String) -> [Substring] {
+            text.doraPart.split(separator: "\n").filter { !$0.hasPrefix("shiplog_promotion_pending_seconds{") }
+        }
+        #expect(timeless(live) == timeless(replayed))
+
+        let bad = try shiplog(["serve", "--db", dir.path("x.db"), "--catch-up-interval", "often"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--catch-up-interval often"))
+    }
+}
+
 extension String {
     /// The exposition without shiplog's self-metrics.
     var doraPart: String {

@@ -85,6 +85,36 @@ import ShiplogStore
 
     /// A row this server never applies (appended by another process) leaves a gap for good:
     /// the bookkeeping stops growing and no snapshot is taken after it.
+    /// Rows another process writes to the log (an import into the server's database) are
+    /// applied by `catchUp` once they have been there for one call, interleaved with the
+    /// server's own appends, and the result is what a replay of the whole log gives.
+    @Test func rowsWrittenByAnotherProcessAreCaughtUp() async throws {
+        let events = OrderIndependenceTests.combined
+        let half = events.count / 2
+        let (live, log, dir) = try await ingest(Array(events[..<half]))
+        try live.restore(from: log)
+        #expect(try live.catchUp(from: log) == 0)
+
+        // "Another process": its own connection to the file, appending without telling `live`.
+        let other = try SQLiteEventLog(path: dir.path("m.db"))
+        for e in events[half...] {
+            _ = try await other.append([PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .cli, receivedAt: at(100_000))])
+        }
+        // The server's own append after them, applied at once as usual.
+        var own = Event(id: "own", type: .deploymentSucceeded, service: "api", environment: "dev", time: at(5))
+        own.version = "own"
+        let prepared = PreparedEvent(own, raw: Array(own.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
+        let sequence = try await log.append([prepared])[0].sequence
+        try live.apply([StoredEvent(sequence: sequence, event: prepared.event, receivedAt: prepared.receivedAt, format: .native)])
+
+        // Rows newer than the previous call may still be on their way: not yet.
+        #expect(try live.catchUp(from: log) == 0)
+        #expect(try live.catchUp(from: log) == events.count - half)
+        Self.expectSameState(try Self.replayed(log).projection, live.projection)
+        #expect(try live.catchUp(from: log) == 0, "nothing twice")
+        #expect(try await live.saveSnapshot(to: log) != nil, "no gap is left: snapshots go on")
+    }
+
     @Test func aGapThatNeverClosesStopsSnapshotsWithoutGrowing() {
         var state = MetricsService.State(projection: Projection(pipeline: .standard))
         state.markApplied(1)
