@@ -89,7 +89,14 @@ public struct Projection: Sendable {
     private mutating func apply(_ stored: StoredEvent, load: PairLoader, stale: inout Set<PairKey>?) throws {
         lastSequence = max(lastSequence, stored.sequence)
         func invalidate(_ key: PairKey) throws {
-            if stale != nil { stale!.insert(key) } else { try recompute(key, load: load) }
+            guard stale != nil else { return try recompute(key, load: load) }
+            // The later pipeline environments read this one's first successes, and its own
+            // events of the batch are skipped until it is recomputed: they wait for it too.
+            var next: String? = key.environment
+            while let environment = next {
+                stale!.insert(PairKey(service: key.service, environment: environment))
+                next = pipeline.next(environment)
+            }
         }
         let event = stored.event
         let t = event.time!.nanoseconds

@@ -262,6 +262,23 @@ import ShiplogStore
         }
     }
 
+    /// A batch in which a merge makes staging stale (it shipped that commit without a time),
+    /// and which then promotes a new artifact to staging and production: production must be
+    /// judged against staging with that artifact in it, as when the events come one by one.
+    @Test func aStalePairHoldsBackTheLaterEnvironmentsOfTheBatch() async throws {
+        var history = History()
+        history.succeeded(10, env: "dev", version: "1", commit: "c1")
+        history.succeeded(20, env: "staging", version: "1", commit: "c1")
+        history.merged(5, commit: "c1")
+        history.succeeded(30, env: "dev", version: "2")
+        history.succeeded(40, env: "staging", version: "2")
+        history.succeeded(50, env: "production", version: "2")
+        let oneByOne = try await ingest(history.events).0
+        let batched = try await ingest(history.events, order: [0, 1, 3, 2, 4, 5], batchSize: 3).0
+        #expect(fingerprint(batched.projection) == fingerprint(oneByOne.projection))
+        #expect(batched.projection.pair("api", "production")?.unverifiedPromotions == 0)
+    }
+
     /// The worst case of the old behaviour: one pair, 300 deployments posted newest first in
     /// one batch. Applied in time order, none of them is late.
     @Test func aBackfillPostedNewestFirstIsNotRecomputedPerEvent() async throws {
