@@ -288,7 +288,13 @@ import ShiplogModel
             p.arguments = ["-c", script]
             p.environment = ["SHIPLOG": shiplogBinary, "DB": db, "ACKED": acked, "PATH": "/usr/bin:/bin"]
             try p.run()
-            usleep(UInt32(150_000 + (round * 37_000) % 250_000))
+            // At least one acknowledgement per round (however slow the machine), then a kill
+            // at a varying moment of a later append.
+            let before = lines(acked)
+            let deadline = Date().addingTimeInterval(30)
+            while lines(acked) == before, Date() < deadline { usleep(10_000) }
+            try #require(lines(acked) > before, "round \(round): the loop made no progress in 30 s")
+            usleep(UInt32(50_000 + (round * 37_000) % 250_000))
             // SIGKILL the shiplog child mid-append, then the loop, then any child it started meanwhile.
             killMatching(db)
             kill(p.processIdentifier, SIGKILL)
@@ -297,12 +303,17 @@ import ShiplogModel
             next += 1000
         }
         let acknowledged = Set(((try? String(contentsOfFile: acked, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
-        #expect(acknowledged.count > 12, "the loop made progress")
+        #expect(acknowledged.count >= 12, "every round made progress")
         let stored = storedIDs(db)
         #expect(acknowledged.subtracting(stored).isEmpty, "acknowledged but lost: \(acknowledged.subtracting(stored).sorted())")
         let verify = try shiplog(["verify", "--db", db])
         #expect(verify.status == 0, "\(verify.stderr)")
     }
+}
+
+/// The number of lines in a file (0 when it cannot be read).
+func lines(_ path: String) -> Int {
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count
 }
 
 /// SIGKILLs every process whose command line mentions `pattern` and waits for pkill.
