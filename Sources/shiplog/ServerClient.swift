@@ -38,10 +38,12 @@ struct ServerClient {
         while true {
             let attempt = await sendOnce(method, path, query: query, body: body, contentType: contentType)
             let why: String
+            var answer: (Int, JSONValue)? = nil
             switch attempt {
             case .answered(let status, let json, let retryAfter):
                 guard status == 503 || status == 429 || (repeatable && (status == 502 || status == 504)) else { return (status, json) }
                 why = "answered \(status)"
+                answer = (status, json)
                 if let retryAfter { pause = max(pause, .seconds(retryAfter)) }
             case .unreachable(let reason):
                 why = reason
@@ -51,11 +53,16 @@ struct ServerClient {
                 }
                 why = reason
             }
-            guard clock.now + pause < deadline else {
+            let remaining = deadline - clock.now
+            guard remaining > .zero else {
+                // The server's own words, when it answered, say more than "gave up".
+                if let answer { return answer }
                 throw CLIError(retryFor > .zero ? "cannot reach \(base.absoluteString) (\(why)); gave up after \(retryFor) (--retry-for)" : "cannot reach \(base.absoluteString): \(why)")
             }
-            printError("shiplog at \(base.absoluteString): \(why); retrying in \(pause)")
-            try await Task.sleep(for: pause)
+            // The last try comes at the deadline.
+            let wait = min(pause, remaining)
+            printError("shiplog at \(base.absoluteString): \(why); retrying in \(wait)")
+            try await Task.sleep(for: wait)
             pause = min(pause * 2, .seconds(5))
         }
     }

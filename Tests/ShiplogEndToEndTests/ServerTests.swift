@@ -343,6 +343,39 @@ import ShiplogModel
         #expect(storedIDs(db) == ["during-restart"])
     }
 
+    /// Behind a proxy that answers 503 (no shiplog pod ready): the CLI retries, honouring
+    /// Retry-After, and when `--retry-for` runs out it reports the last answer as it was.
+    @Test func theCLIRetriesA503AndThenReportsIt() async throws {
+        let scratch = TemporaryDirectory()
+        let proxy = Process()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        proxy.arguments = ["-c", """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    body = b'{"error":"no endpoints available for service shiplog"}'
+                    self.send_response(503); self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+                def log_message(self, *args): pass
+            s = http.server.HTTPServer(("127.0.0.1", 0), H)
+            open(sys.argv[1], "w").write(str(s.server_port))
+            s.serve_forever()
+            """, scratch.path("port")]
+        try proxy.run()
+        // SIGKILL: the test process ignores SIGTERM, and a child inherits that.
+        defer { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+        #expect(try await eventually(within: 10) { FileManager.default.fileExists(atPath: scratch.path("port")) && lines(scratch.path("port")) == 1 })
+        let port = try String(contentsOfFile: scratch.path("port"), encoding: .utf8)
+        let started = Date()
+        let record = try shiplog(["events", "record", "--server", "http://127.0.0.1:\(port)", "--retry-for", "3s",
+                                  "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--id", "behind-proxy"])
+        #expect(record.status != 0)
+        #expect(record.stderr.contains("answered 503; retrying in 1.0 seconds"), "\(record.stderr)")
+        #expect(record.stderr.contains("server answered 503: no endpoints available for service shiplog"), "\(record.stderr)")
+        #expect(Date().timeIntervalSince(started) >= 2, "it waited for the server")
+    }
+
     @Test func refusesNonLoopbackWithoutAToken() throws {
         let r = try shiplog(["serve", "--db", db, "--host", "0.0.0.0", "--port", "0"])
         #expect(r.status != 0)
