@@ -24,28 +24,25 @@ public final class MetricsService: Sendable {
         var requests: [String: Histogram] = [:]
         var verification: (intact: Bool, at: Timestamp)?
         var restored: Restore?
-        /// Every row up to here is applied; `appliedAhead` holds applied rows beyond a gap
-        /// (appends that finished out of order). A snapshot is only taken without a gap.
-        var appliedThrough: Int64 = 0
-        var appliedAhead: Set<Int64> = []
+        /// The rows applied. A snapshot is only taken without a gap (appends that finished
+        /// out of order, or rows another process wrote that `catchUp` has not applied yet).
+        var applied = AppliedSequences()
         /// The row the newest saved (or loaded) snapshot covers.
         var snapshotSequence: Int64 = 0
-
-        /// A gap that never closed while more than 10,000 rows were applied beyond it (a
-        /// row whose application keeps failing, say): tracking stops, and so do snapshots
-        /// and catching up, until restart.
-        var gapNeverClosed = false
+        /// More than `largestGapCount` separate gaps (rows whose application keeps failing,
+        /// say): tracking stops, and so do snapshots and catching up, until restart.
+        var gaveUp = false
+        static let largestGapCount = 100_000
         /// Where the log ended at the previous `catchUp` (or at start-up): rows up to here
         /// that are still not applied were written by another process.
         var settledThrough: Int64 = 0
 
         mutating func markApplied(_ sequence: Int64) {
-            guard sequence > appliedThrough, !gapNeverClosed else { return }
-            appliedAhead.insert(sequence)
-            while appliedAhead.remove(appliedThrough + 1) != nil { appliedThrough += 1 }
-            if appliedAhead.count > 10_000 {
-                gapNeverClosed = true
-                appliedAhead = []
+            guard !gaveUp else { return }
+            applied.insert(sequence)
+            if applied.ahead.count > Self.largestGapCount {
+                gaveUp = true
+                applied = AppliedSequences(through: applied.through)
             }
         }
     }
@@ -151,8 +148,7 @@ public final class MetricsService: Sendable {
     private func install(_ projection: Projection, through last: Int64, snapshot: Int64) {
         state.withLock { s in
             s.projection = projection
-            s.appliedThrough = last
-            s.appliedAhead = []
+            s.applied = AppliedSequences(through: last)
             s.snapshotSequence = snapshot
             s.settledThrough = last
         }
@@ -163,11 +159,11 @@ public final class MetricsService: Sendable {
     /// applied. Newer rows may still be on their way from this server's own appends, so the
     /// first call after start-up applies nothing; call it periodically. Reads and applies in
     /// chunks of `chunk` rows, each one batch (in time order, each late pair recomputed once).
-    /// Returns how many rows it applied; nil when tracking gave up (see `gapNeverClosed`).
+    /// Returns how many rows it applied; nil when tracking gave up (see `State.gaveUp`).
     @discardableResult
     public func catchUp(from log: SQLiteEventLog, chunk: Int64 = 50_000) throws -> Int? {
         let last = try log.lastSequenceNow()
-        let (from, horizon, gaveUp) = state.withLock { s in (s.appliedThrough, min(s.settledThrough, last), s.gapNeverClosed) }
+        let (from, horizon, gaveUp) = state.withLock { s in (s.applied.through, min(s.settledThrough, last), s.gaveUp) }
         defer { state.withLock { $0.settledThrough = max($0.settledThrough, last) } }
         if gaveUp { return nil }
         let load = loader
@@ -177,7 +173,7 @@ public final class MetricsService: Sendable {
             let end = min(start + chunk, horizon)
             let rows = try log.eventsNow(after: start, through: end)
             try state.withLock { s in
-                let missing = rows.filter { $0.sequence > s.appliedThrough && !s.appliedAhead.contains($0.sequence) }
+                let missing = rows.filter { !s.applied.contains($0.sequence) }
                 guard !missing.isEmpty else { return }
                 try s.projection.apply(batch: missing, load: load)
                 for e in missing { s.markApplied(e.sequence) }
@@ -203,10 +199,10 @@ public final class MetricsService: Sendable {
     @discardableResult
     public func saveSnapshot(to log: any SnapshotStore, minimumNewEvents: Int = 1) async throws -> (sequence: Int64, bytes: Int)? {
         let candidate: (Projection, Int64)? = state.withLock { s in
-            guard s.appliedAhead.isEmpty, !s.gapNeverClosed, s.appliedThrough > 0,
-                s.appliedThrough - s.snapshotSequence >= max(1, Int64(minimumNewEvents))
+            guard s.applied.isContiguous, !s.gaveUp, s.applied.through > 0,
+                s.applied.through - s.snapshotSequence >= max(1, Int64(minimumNewEvents))
             else { return nil }
-            return (s.projection, s.appliedThrough)
+            return (s.projection, s.applied.through)
         }
         guard let (projection, sequence) = candidate else { return nil }
         // Encoded outside the lock (the copy shares storage until the live state changes)

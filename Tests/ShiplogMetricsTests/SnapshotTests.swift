@@ -115,19 +115,45 @@ import ShiplogStore
         #expect(try await live.saveSnapshot(to: log) != nil, "no gap is left: snapshots go on")
     }
 
-    @Test func aGapThatNeverClosesStopsSnapshotsWithoutGrowing() {
+    /// Rows applied beyond a gap are kept as ranges: an import's worth of rows (the gap)
+    /// with any number of the server's own rows after it costs one range, and the gap
+    /// closes in one step. Only separate gaps count towards giving up.
+    @Test func gapsAreRangesAndOnlyManySeparateGapsGiveUp() {
         var state = MetricsService.State(projection: Projection(pipeline: .standard))
         state.markApplied(1)
-        #expect(state.appliedThrough == 1)
-        for sequence in Int64(3)...10_002 { state.markApplied(sequence) }
-        #expect(state.appliedThrough == 1)
-        #expect(state.appliedAhead.count == 10_000)
-        #expect(!state.gapNeverClosed)
-        state.markApplied(10_003)
-        #expect(state.gapNeverClosed)
-        #expect(state.appliedAhead.isEmpty)
-        state.markApplied(2)
-        #expect(state.appliedThrough == 1, "once given up, the watermark stays")
+        for sequence in Int64(100_002)...1_000_000 { state.markApplied(sequence) }
+        #expect(state.applied.through == 1)
+        #expect(state.applied.ahead == [100_002...1_000_000])
+        for sequence in Int64(2)...100_001 { state.markApplied(sequence) }
+        #expect(state.applied.through == 1_000_000)
+        #expect(state.applied.isContiguous)
+
+        for gap in 1...MetricsService.State.largestGapCount { state.markApplied(1_000_000 + Int64(gap) * 2) }
+        #expect(!state.gaveUp)
+        state.markApplied(1_000_000 + Int64(MetricsService.State.largestGapCount + 1) * 2)
+        #expect(state.gaveUp)
+        #expect(state.applied.isContiguous, "nothing kept once given up")
+        state.markApplied(1_000_001)
+        #expect(state.applied.through == 1_000_000, "once given up, the watermark stays")
+    }
+
+    /// The ranges hold exactly the set of inserted rows, in any insertion order.
+    @Test(arguments: [UInt64(3), 17, 2026])
+    func appliedSequencesMatchASet(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        var applied = AppliedSequences()
+        var model = Set<Int64>()
+        for _ in 0..<3_000 {
+            let sequence = Int64.random(in: 1...1_500, using: &generator)
+            applied.insert(sequence)
+            model.insert(sequence)
+            let through = (0...).lazy.map(Int64.init).first { !model.contains($0 + 1) }!
+            #expect(applied.through == through)
+            let ahead = applied.ahead.flatMap { Array($0) }
+            #expect(Set(ahead) == model.filter { $0 > through }, "after \(sequence)")
+        }
+        #expect((Int64(1)...1_500).allSatisfy { applied.contains($0) == model.contains($0) })
+        #expect(zip(applied.ahead, applied.ahead.dropFirst()).allSatisfy { $0.upperBound + 1 < $1.lowerBound }, "disjoint, not adjacent, ascending")
     }
 
     @Test func aSnapshotThatDoesNotFitIsIgnored() async throws {

@@ -141,3 +141,15 @@ func shuffled(_ n: Int, seed: UInt64) -> [Int] {
     }
     return a
 }
+
+/// The same xorshift as `shuffled`, as a generator for `random(in:using:)`.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}
