@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import ShiplogModel
 
 /// What `SQLiteEventLog.backup(to:)` copied.
 public struct BackupResult: Sendable, Hashable {
@@ -27,10 +26,7 @@ extension SQLiteEventLog {
             let copy = try DatabaseQueue(path: partial)
             try pool.backup(to: copy)
             let (result, check) = try copy.read { db in
-                (BackupResult(
-                    events: try Self.lastSequence(db),
-                    headHash: try Data.fetchOne(db, sql: "SELECT hash FROM events ORDER BY seq DESC LIMIT 1").map { hex($0) }),
-                 try Self.verify(db))
+                (BackupResult(events: try Self.lastSequence(db), headHash: try Self.headHash(db)), try Self.verify(db))
             }
             try copy.close()
             guard check.isIntact else {
@@ -40,12 +36,9 @@ extension SQLiteEventLog {
             try synchronizeFile(atPath: partial)
             try renameDurably(partial, to: destination)
             return result
-        } catch let error as StoreError {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
-            throw StoreError.backupFailed(destination: destination, reason: "\(error)")
+            throw error as? StoreError ?? StoreError.backupFailed(destination: destination, reason: "\(error)")
         }
     }
 }

@@ -497,9 +497,11 @@ public final class SQLiteEventLog: EventLog {
 
     /// The hash of the newest row: record it somewhere else to detect a truncated tail later.
     public func headHash() throws -> String? {
-        try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT hash FROM events ORDER BY seq DESC LIMIT 1").map { hex($0) }
-        }
+        try pool.read(Self.headHash)
+    }
+
+    static func headHash(_ db: Database) throws -> String? {
+        try Data.fetchOne(db, sql: "SELECT hash FROM events ORDER BY seq DESC LIMIT 1").map { hex($0) }
     }
 
     static func verify(_ db: Database) throws -> VerifyReport {

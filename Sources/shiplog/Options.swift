@@ -30,15 +30,8 @@ struct LogOptions: ParsableArguments {
     var client: ServerClient? {
         get throws {
             guard let url = serverURL else { return nil }
-            let retry: Int64
-            if retryFor == "0" {
-                retry = 0
-            } else if let span = TimeSpan(retryFor) {
-                retry = span.seconds
-            } else {
-                throw CLIError("--retry-for \(retryFor): expected a span like 30s or 2m, or 0")
-            }
-            return try ServerClient(base: url, token: ProcessInfo.processInfo.environment["SHIPLOG_TOKEN"], retryFor: .seconds(retry))
+            let retry = try interval(retryFor, option: "--retry-for", like: "30s or 2m") ?? .zero
+            return try ServerClient(base: url, token: ProcessInfo.processInfo.environment["SHIPLOG_TOKEN"], retryFor: retry)
         }
     }
 
@@ -51,6 +44,15 @@ struct LogOptions: ParsableArguments {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A span option like `10s` or `1h`; `0` means none (nil).
+func interval(_ text: String, option: String, like examples: String) throws -> Duration? {
+    if text == "0" { return nil }
+    guard let span = TimeSpan(text), span.seconds > 0 else {
+        throw CLIError("\(option) \(text): expected a span like \(examples), or 0")
+    }
+    return .seconds(span.seconds)
 }
 
 /// Writes to standard error.

@@ -52,8 +52,8 @@ struct Serve: AsyncParsableCommand {
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.snapshotEvery = snapshotEvery
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
-        configuration.catchUpInterval = try Self.interval(catchUpInterval, option: "--catch-up-interval", like: "10s or 1m")
-        configuration.verifyInterval = try Self.interval(verifyInterval, option: "--verify-interval", like: "1h or 30m")
+        configuration.catchUpInterval = try interval(catchUpInterval, option: "--catch-up-interval", like: "10s or 1m")
+        configuration.verifyInterval = try interval(verifyInterval, option: "--verify-interval", like: "1h or 30m")
         guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level \(logLevel): not a log level") }
         guard let pipeline = Pipeline(parsing: pipeline) else {
             throw CLIError("--pipeline \(self.pipeline): expected distinct environment names separated by commas, like dev,staging,production")
@@ -84,14 +84,5 @@ struct Serve: AsyncParsableCommand {
         try await app.runService()
         try store.close()
         logger.info("stopped; event log closed")
-    }
-
-    /// A period like `10s` or `1h`; `0` turns the periodic work off (nil).
-    static func interval(_ text: String, option: String, like examples: String) throws -> Duration? {
-        if text == "0" { return nil }
-        guard let span = TimeSpan(text), span.seconds > 0 else {
-            throw CLIError("\(option) \(text): expected a span like \(examples), or 0")
-        }
-        return .seconds(span.seconds)
     }
 }

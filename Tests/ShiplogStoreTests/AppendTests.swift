@@ -129,14 +129,7 @@ import ShiplogModel
 
     @Test func concurrentAppendsShareTransactions() async throws {
         let log = try SQLiteEventLog(path: dir.path("a.db"))
-        let outcomes = try await withThrowingTaskGroup(of: [AppendOutcome].self) { group in
-            for i in 0..<200 {
-                group.addTask { try await log.append([makeEvent("c\(i)", minute: i % 7)]) }
-            }
-            var all: [AppendOutcome] = []
-            for try await o in group { all += o }
-            return all
-        }
+        let outcomes = try await appendConcurrently(log, count: 200)
         #expect(Set(outcomes.map(\.sequence)) == Set(1...200))
         let stats = await log.groupCommitStatistics()
         #expect(stats.transactions < 200, "group commit writes many submissions per transaction")

@@ -76,14 +76,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
     @Test(arguments: Backend.all)
     func concurrentAppendsGetDistinctSequences(_ backend: Backend) async throws {
         let log = try backend.open(dir.path(""))
-        let outcomes = try await withThrowingTaskGroup(of: [AppendOutcome].self) { group in
-            for i in 0..<200 {
-                group.addTask { try await log.append([makeEvent("c\(i)", minute: i % 7)]) }
-            }
-            var all: [AppendOutcome] = []
-            for try await o in group { all += o }
-            return all
-        }
+        let outcomes = try await appendConcurrently(log, count: 200)
         #expect(Set(outcomes.map(\.sequence)) == Set(1...200))
         #expect(try await log.verify().rowsChecked == 200)
     }

@@ -59,3 +59,15 @@ func waitOn(_ semaphore: DispatchSemaphore) async {
         }
     }
 }
+
+/// `count` single-event appends at once, `c0…`, their times spread over 7 minutes.
+func appendConcurrently(_ log: any EventLog, count: Int) async throws -> [AppendOutcome] {
+    try await withThrowingTaskGroup(of: [AppendOutcome].self) { group in
+        for i in 0..<count {
+            group.addTask { try await log.append([makeEvent("c\(i)", minute: i % 7)]) }
+        }
+        var all: [AppendOutcome] = []
+        for try await o in group { all += o }
+        return all
+    }
+}

@@ -5,13 +5,7 @@
 # Usage: scripts/bench/backfill.sh   (after swift build -c release; BIN= for another build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=${BIN:-$PWD/.build/release/shiplog}
-W=$(mktemp -d /tmp/shiplog-backfill.XXXXXX)
-"$BIN" serve --db "$W/b.db" --port 0 --log-level warning > "$W/out" 2> "$W/err" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 100); do grep -q listening "$W/out" && break; sleep 0.1; done
-URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/out")
+source scripts/bench/serve.sh b.db
 python3 - "$W" <<'PY'
 import datetime, json, random, sys
 base = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)

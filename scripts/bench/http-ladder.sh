@@ -8,13 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-8s}
-BIN=${BIN:-$PWD/.build/release/shiplog}
-W=$(mktemp -d /tmp/shiplog-ladder.XXXXXX)
-"$BIN" serve --db "$W/l.db" --port 0 --log-level warning > "$W/out" 2> "$W/err" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 100); do grep -q listening "$W/out" && break; sleep 0.1; done
-URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/out")
+source scripts/bench/serve.sh l.db
 TICK=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 step() { # name, wrk arguments…

@@ -6,13 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10s}
-BIN=${BIN:-$PWD/.build/release/shiplog}
-W=$(mktemp -d /tmp/shiplog-http.XXXXXX)
-"$BIN" serve --db "$W/http.db" --port 0 --log-level warning > "$W/out" 2> "$W/err" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 100); do grep -q listening "$W/out" && break; sleep 0.1; done
-URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/out")
+source scripts/bench/serve.sh http.db
 rps() { grep 'Requests/sec' | awk '{print $2}'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 posts=(); gets=()
