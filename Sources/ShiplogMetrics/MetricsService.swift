@@ -107,9 +107,8 @@ public final class MetricsService: Sendable {
                 do {
                     var projection = try snapshot.bytes.withUnsafeBytes { try Projection(snapshot: $0, pipeline: pipeline) }
                     let tail = try log.eventsNow(after: snapshot.sequence, through: last)
-                    let load = loader
-                    // Like a whole replay: merges first, then everything in time order.
-                    for e in Projection.replayOrder(tail) { try projection.apply(e, load: load) }
+                    // Like a whole replay: teaching events first, then everything in time order.
+                    try projection.apply(batch: tail, load: loader)
                     install(projection, through: last, snapshot: snapshot.sequence)
                     releaseFreedMemory()
                     return Restore(snapshotSequence: snapshot.sequence, replayed: tail.count)
@@ -122,18 +121,22 @@ public final class MetricsService: Sendable {
         return Restore(snapshotProblem: problem, replayed: Int(last))
     }
 
-    /// Builds the projection from the whole log: merges first (so that lead times never
-    /// wait for them), then every event in global time order, so no pair is late.
+    /// Builds the projection from the whole log: the teaching events first (merges and
+    /// builds, so that lead times rarely wait for them), then every event in global time
+    /// order, so no pair is late. A pair that news reaches after it used what changed is
+    /// recomputed once, at the end.
     public func replay(_ log: SQLiteEventLog, through last: Int64? = nil) throws {
         let last = try last ?? log.lastSequenceNow()
         var projection = Projection(pipeline: pipeline)
-        let load = loader
-        try log.replayNow(types: [.changeMerged], through: last) { batch in
-            for e in batch { try projection.apply(e, load: load) }
+        var stale = Set<PairKey>()
+        let teaching: Set<EventType> = [.changeMerged, .artifactPublished]
+        try log.replayNow(types: teaching, through: last) { batch in
+            for e in batch { projection.apply(e, deferring: &stale) }
         }
-        try log.replayNow(excluding: [.changeMerged], through: last) { batch in
-            for e in batch { try projection.apply(e, load: load) }
+        try log.replayNow(excluding: teaching, through: last) { batch in
+            for e in batch { projection.apply(e, deferring: &stale) }
         }
+        try projection.recompute(stale, load: loader)
         install(projection, through: last, snapshot: 0)
         releaseFreedMemory()
     }

@@ -30,11 +30,23 @@ public struct DeploymentRecord: Sendable, Hashable {
 
 /// What the rest of the projection supplies while a pair applies an event.
 struct ApplyContext {
-    /// When a commit was merged, from `change.merged` events.
-    var mergeTime: (String) -> Int64?
+    /// The earliest time the service's events state for a commit (by `stableHash`).
+    var commitTime: (UInt64) -> Int64?
+    /// The commits known to be built into an artifact (by identity).
+    var artifactChanges: (String) -> Set<UInt64>
     /// When an artifact first succeeded in the previous pipeline environment; nil when this
     /// environment is first in the pipeline or not in it at all (no promotions into it).
     var previousFirstSuccess: ((String) -> Int64?)?
+}
+
+/// What applying one event used or produced beyond the pair itself.
+struct AppliedEffects {
+    /// Artifacts that succeeded here for the first time.
+    var newlySucceeded: [String] = []
+    /// Commits a successful deployment shipped (their times give its lead times).
+    var usedCommits: [UInt64] = []
+    /// The artifact a successful deployment shipped (its changes are the deployment's).
+    var usedArtifact: String? = nil
 }
 
 /// Everything derived from one (service, environment)'s events, applied in `time` order
@@ -55,7 +67,10 @@ public struct PairState: Sendable, Equatable {
 
     public internal(set) var deploymentLog: [DeploymentRecord] = []
     public internal(set) var leadTimes: [Sample] = []
+    /// One sample per closed failure episode, at its end, in time order.
     public internal(set) var restoreTimes: [Sample] = []
+    /// Where each episode of `restoreTimes` began (to merge it with one that overlaps or touches).
+    public internal(set) var episodeStarts: [Int64] = []
     public internal(set) var promotionDurations: [Sample] = []
     public internal(set) var leadTimeHistogram = Histogram()
     public internal(set) var restoreHistogram = Histogram()
@@ -82,11 +97,6 @@ public struct PairState: Sendable, Equatable {
     public internal(set) var degradedSince: Int64?
     /// Commits already counted for lead time, by `stableHash` (small, and the same in every process).
     var commitsReached: Set<UInt64> = []
-    /// Commits shipped here without an explicit commit time: a `change.merged` for one of
-    /// them changes this pair's lead times.
-    var commitsWithoutTime: Set<String> = []
-    /// Commits added to `commitsWithoutTime` since the projection last registered them.
-    var unregisteredCommits: [String] = []
 
     /// Cached window figures and until when they hold.
     var windowCache: [WindowFigures]? = nil
@@ -109,32 +119,40 @@ public struct PairState: Sendable, Equatable {
         time > lastTime || (time == lastTime && sequence > lastSequence)
     }
 
-    /// Applies the event when it comes after everything applied so far (returning the
-    /// artifacts that succeeded here for the first time); nil when it is late.
-    mutating func applyIfInOrder(_ event: Event, sequence: Int64, context: ApplyContext) -> [String]? {
+    /// Applies the event when it comes after everything applied so far; nil when it is late.
+    mutating func applyIfInOrder(_ event: Event, sequence: Int64, context: ApplyContext) -> AppliedEffects? {
         guard isInOrder(time: event.time!.nanoseconds, sequence: sequence) else { return nil }
         return apply(event, sequence: sequence, context: context)
     }
 
-    /// Applies one event; returns artifacts that succeeded here for the first time.
+    /// Whether events of this type belong to a pair (the others teach the whole service).
+    static func belongsToPair(_ type: EventType) -> Bool { type != .changeMerged && type != .artifactPublished }
+
+    /// Applies one event (PRODUCT.md §3).
     @discardableResult
-    mutating func apply(_ event: Event, sequence: Int64, context: ApplyContext) -> [String] {
+    mutating func apply(_ event: Event, sequence: Int64, context: ApplyContext) -> AppliedEffects {
+        var effects = AppliedEffects()
+        guard Self.belongsToPair(event.type) else { return effects }
         let t = event.time!.nanoseconds
         lastTime = t
         lastSequence = sequence
         windowCache = nil
         renderedStatic = nil
         renderedWindows = nil
-        if let ns = event.namespace { namespace = ns }
-        if let w = event.workload { workload = w }
+        if event.type.isDeployment {
+            if let ns = event.namespace { namespace = ns }
+            if let w = event.workload { workload = w }
+        }
         let wasDegraded = isDegraded
-        var newlySucceeded: [String] = []
 
         switch event.type {
-        case .deploymentStarted, .changeMerged:
+        case .deploymentStarted, .changeMerged, .artifactPublished:
             break
         case .deploymentSucceeded, .deploymentFailed, .deploymentRolledBack:
             let isRework = event.hotfix || event.type == .deploymentRolledBack
+                || (event.type == .deploymentSucceeded && !openIncidents.isEmpty)
+            // The deployment a rollback rolls back from: the last one, when it was live.
+            let rolledBackFrom = deploymentLog.indices.last.flatMap { $0 == liveIndex ? $0 : nil }
             deployments += 1
             if isRework { rework += 1 }
             let index = deploymentLog.count
@@ -145,12 +163,9 @@ public struct PairState: Sendable, Equatable {
 
             if event.type == .deploymentRolledBack {
                 rollbacks += 1
-                if let live = liveIndex {
-                    markFailed(live)
-                    if !wasDegraded {
-                        let since = deploymentLog[live].time
-                        addRestore(Sample(time: t, seconds: Double(t - since) / 1e9))
-                    }
+                if let from = rolledBackFrom {
+                    markFailed(from)
+                    if !wasDegraded { closeEpisode(start: deploymentLog[from].time, end: t) }
                 }
             }
             if event.type != .deploymentFailed {
@@ -161,10 +176,10 @@ public struct PairState: Sendable, Equatable {
             }
             if event.type == .deploymentSucceeded {
                 if let v = event.version { succeededVersions.insert(v) }
-                recordLeadTime(event, at: t, context: context)
+                recordLeadTime(event, at: t, context: context, effects: &effects)
                 if let artifact = event.artifactIdentity, firstSuccess[artifact] == nil {
                     firstSuccess[artifact] = t
-                    newlySucceeded.append(artifact)
+                    effects.newlySucceeded.append(artifact)
                     if let previous = context.previousFirstSuccess {
                         if let p = previous(artifact), p <= t {
                             let sample = Sample(time: t, seconds: Double(t - p) / 1e9)
@@ -178,7 +193,8 @@ public struct PairState: Sendable, Equatable {
             }
         case .incidentOpened:
             let id = event.incident!.id
-            openIncidents.insert(id)
+            // An incident that is already open opens nothing new.
+            guard openIncidents.insert(id).inserted else { break }
             if seenIncidents.insert(id).inserted { incidents += 1 }
             if let live = liveIndex { markFailed(live) }
         case .incidentResolved:
@@ -187,17 +203,45 @@ public struct PairState: Sendable, Equatable {
 
         let nowDegraded = isDegraded
         if !wasDegraded, nowDegraded {
-            degradedSince = t
+            beginDegraded(at: t)
         } else if wasDegraded, !nowDegraded, let since = degradedSince {
-            addRestore(Sample(time: t, seconds: Double(t - since) / 1e9))
+            closeEpisode(start: since, end: t)
             degradedSince = nil
         }
-        return newlySucceeded
+        return effects
     }
 
-    mutating func addRestore(_ sample: Sample) {
+    /// Degraded from `t` on; an episode that ended at `t` goes on (touching intervals are one
+    /// episode, still open, so without a sample).
+    mutating func beginDegraded(at t: Int64) {
+        degradedSince = t
+        if let last = restoreTimes.last, last.time >= t {
+            degradedSince = episodeStarts.removeLast()
+            restoreTimes.removeLast()
+            rebuildRestoreHistogram()
+        }
+    }
+
+    /// Closes a degraded interval, merged with the closed episodes it overlaps or touches.
+    mutating func closeEpisode(start: Int64, end: Int64) {
+        var start = start
+        var merged = false
+        while let last = restoreTimes.last, last.time >= start {
+            start = min(start, episodeStarts.removeLast())
+            restoreTimes.removeLast()
+            merged = true
+        }
+        let sample = Sample(time: end, seconds: Double(end - start) / 1e9)
         restoreTimes.append(sample)
-        restoreHistogram.record(sample.seconds)
+        episodeStarts.append(start)
+        if merged { rebuildRestoreHistogram() } else { restoreHistogram.record(sample.seconds) }
+    }
+
+    /// The histogram of `restoreTimes`, recorded in their order (so its sum is the same
+    /// however the episodes were merged).
+    mutating func rebuildRestoreHistogram() {
+        restoreHistogram = Histogram()
+        for s in restoreTimes { restoreHistogram.record(s.seconds) }
     }
 
     mutating func markFailed(_ index: Int) {
@@ -206,14 +250,21 @@ public struct PairState: Sendable, Equatable {
         failures += 1
     }
 
-    mutating func recordLeadTime(_ event: Event, at t: Int64, context: ApplyContext) {
+    /// One sample per change reaching this environment for the first time: the deployment's
+    /// own changes and those known for its artifact, each with the earliest time stated for it.
+    mutating func recordLeadTime(_ event: Event, at t: Int64, context: ApplyContext, effects: inout AppliedEffects) {
+        var commits = Set(event.shippedChanges.map { stableHash($0.commit) })
+        if let artifact = event.artifactIdentity {
+            commits.formUnion(context.artifactChanges(artifact))
+            effects.usedArtifact = artifact
+        }
+        let ordered = commits.sorted()
+        effects.usedCommits = ordered
         var anyKnown = false
-        for change in event.shippedChanges {
-            let explicit = change.time?.nanoseconds
-            if explicit == nil, commitsWithoutTime.insert(change.commit).inserted { unregisteredCommits.append(change.commit) }
-            let committed = explicit ?? context.mergeTime(change.commit)
+        for commit in ordered {
+            let committed = context.commitTime(commit)
             if committed != nil { anyKnown = true }
-            if commitsReached.insert(stableHash(change.commit)).inserted, let committed {
+            if commitsReached.insert(commit).inserted, let committed {
                 let sample = Sample(time: t, seconds: Double(max(0, t - committed)) / 1e9)
                 leadTimes.append(sample)
                 leadTimeHistogram.record(sample.seconds)

@@ -35,37 +35,46 @@ public struct Pipeline: Sendable, Hashable {
 public typealias PairLoader = (PairKey) throws -> [StoredEvent]
 
 /// All derived state: one `PairState` per (service, environment), kept up to date event by
-/// event. An event that arrives late for its pair recomputes that pair (from the log) and
-/// the pairs that depend on it; nothing is ever recomputed from the whole log per scrape.
+/// event, and what each service's events teach about its changes. An event that arrives late
+/// for its pair, or news that changes figures already computed, recomputes the pairs it
+/// affects (from the log); nothing is ever recomputed from the whole log per scrape.
 public struct Projection: Sendable {
     public let pipeline: Pipeline
     public internal(set) var pairs: [PairKey: PairState] = [:]
     /// Pairs in label order, for stable exposition.
     public internal(set) var sortedKeys: [PairKey] = []
-    var mergeTimes: [String: Int64] = [:]
-    /// Commit → pairs that shipped it without an explicit commit time.
-    var dependents: [String: Set<PairKey>] = [:]
+    /// Per service: commit times and artifacts' changes (see `ServiceKnowledge`).
+    var knowledge: [String: ServiceKnowledge] = [:]
     /// How many pairs were recomputed because of late events (for tests and self-metrics).
     public internal(set) var recomputations = 0
     public internal(set) var lastSequence: Int64 = 0
 
     public init(pipeline: Pipeline) { self.pipeline = pipeline }
 
-    /// Applies one stored event. `load` is used only when the event is late for its pair.
-    public mutating func apply(_ stored: StoredEvent, load: PairLoader) throws {
-        var stale: Set<PairKey>? = nil
-        try apply(stored, load: load, stale: &stale)
-    }
-
     /// Applies the events of one append (all of them already in the log), in replay order.
     /// A pair that turns out to be late is recomputed once, after the rest, with every event
     /// of the batch in it, instead of once per event: a backfill of N events posted newest
     /// first costs one recomputation per pair, not N.
     public mutating func apply(batch events: [StoredEvent], load: PairLoader) throws {
-        var stale: Set<PairKey>? = []
-        for stored in Self.replayOrder(events) { try apply(stored, load: load, stale: &stale) }
-        // A pipeline environment before the next one: a recomputation reads its predecessor.
-        let order = stale!.sorted { a, b in
+        var stale = Set<PairKey>()
+        for stored in Self.replayOrder(events) { apply(stored, deferring: &stale) }
+        try recompute(stale, load: load)
+    }
+
+    /// Teaching events first (merges and builds), then the rest, each in (time, sequence) order.
+    public static func replayOrder(_ events: [StoredEvent]) -> [StoredEvent] {
+        events.sorted { a, b in
+            let am = !PairState.belongsToPair(a.event.type), bm = !PairState.belongsToPair(b.event.type)
+            if am != bm { return am }
+            let at = a.event.time!.nanoseconds, bt = b.event.time!.nanoseconds
+            return at != bt ? at < bt : a.sequence < b.sequence
+        }
+    }
+
+    /// Recomputes the pairs in `stale` from the log, each pipeline environment before the
+    /// next one (a recomputation reads its predecessor's first successes).
+    public mutating func recompute(_ stale: Set<PairKey>, load: PairLoader) throws {
+        let order = stale.sorted { a, b in
             if a.service != b.service { return a.service < b.service }
             let ai = pipeline.index(of: a.environment) ?? Int.max, bi = pipeline.index(of: b.environment) ?? Int.max
             return ai != bi ? ai < bi : a.environment < b.environment
@@ -73,73 +82,58 @@ public struct Projection: Sendable {
         for key in order { try recompute(key, load: load) }
     }
 
-    /// Merges first, then the rest, each in (time, sequence) order.
-    public static func replayOrder(_ events: [StoredEvent]) -> [StoredEvent] {
-        events.sorted { a, b in
-            let am = a.event.type == .changeMerged, bm = b.event.type == .changeMerged
-            if am != bm { return am }
-            let at = a.event.time!.nanoseconds, bt = b.event.time!.nanoseconds
-            return at != bt ? at < bt : a.sequence < b.sequence
-        }
-    }
-
-    /// With `stale` nil, a pair that needs recomputing is recomputed at once; otherwise it is
-    /// added to `stale`, and later events of a pair already there are skipped (the
-    /// recomputation reads them from the log).
-    private mutating func apply(_ stored: StoredEvent, load: PairLoader, stale: inout Set<PairKey>?) throws {
+    /// Applies one event in order. A pair that needs recomputing is added to `stale` instead,
+    /// and later events of a pair already there are skipped (its recomputation reads them from
+    /// the log); call `recompute(_:load:)` with `stale` once the events are applied. What an
+    /// event teaches about its service's changes is learnt whatever happens to its pair.
+    public mutating func apply(_ stored: StoredEvent, deferring stale: inout Set<PairKey>) {
         lastSequence = max(lastSequence, stored.sequence)
-        func invalidate(_ key: PairKey) throws {
-            guard stale != nil else { return try recompute(key, load: load) }
+        let event = stored.event
+        func invalidate(_ key: PairKey) {
             // The later pipeline environments read this one's first successes, and its own
-            // events of the batch are skipped until it is recomputed: they wait for it too.
+            // events are skipped until it is recomputed: they wait for it too.
             var next: String? = key.environment
             while let environment = next {
-                stale!.insert(PairKey(service: key.service, environment: environment))
+                stale.insert(PairKey(service: key.service, environment: environment))
                 next = pipeline.next(environment)
             }
         }
-        let event = stored.event
-        let t = event.time!.nanoseconds
-        if event.type == .changeMerged {
-            guard let commit = event.commit else { return }
-            if let existing = mergeTimes[commit], existing <= t { return }
-            mergeTimes[commit] = t
-            for key in (dependents[commit] ?? []).sorted() { try invalidate(key) }
-            return
+        for environment in knowledge[event.service, default: ServiceKnowledge()].learn(from: event) {
+            invalidate(PairKey(service: event.service, environment: environment))
         }
-        guard let environment = event.environment else { return }
+        guard PairState.belongsToPair(event.type), let environment = event.environment else { return }
         let key = PairKey(service: event.service, environment: environment)
-        if stale?.contains(key) == true { return }
+        if stale.contains(key) { return }
         ensurePairs(for: key)
-        let context = makeContext(for: key)
-        if let newlySucceeded = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: context) {
-            registerDependents(key)
+        let effects = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: makeContext(for: key))
+        if let effects {
+            register(effects, of: key)
             // An artifact that reached this environment after the next one already has it:
             // the next environment's promotion of it was judged too early.
             if let next = pipeline.next(environment) {
                 let nextKey = PairKey(service: key.service, environment: next)
-                if let nextState = pairs[nextKey], newlySucceeded.contains(where: { nextState.firstSuccess[$0] != nil }) {
-                    try invalidate(nextKey)
+                if let nextState = pairs[nextKey], effects.newlySucceeded.contains(where: { nextState.firstSuccess[$0] != nil }) {
+                    invalidate(nextKey)
                 }
             }
         } else {
-            try invalidate(key)
-            if let next = pipeline.next(environment) {
-                try invalidate(PairKey(service: key.service, environment: next))
-            }
+            invalidate(key)
         }
     }
 
     /// Rebuilds one pair from all of its events.
     mutating func recompute(_ key: PairKey, load: PairLoader) throws {
         recomputations += 1
+        ensurePairs(for: key)
         var state = PairState(key: key)
         let context = makeContext(for: key)
+        var used: [AppliedEffects] = []
         for stored in try load(key) {
-            state.apply(stored.event, sequence: stored.sequence, context: context)
+            let effects = state.apply(stored.event, sequence: stored.sequence, context: context)
+            if effects.usedArtifact != nil || !effects.usedCommits.isEmpty { used.append(effects) }
         }
         pairs[key] = state
-        registerDependents(key)
+        for effects in used { register(effects, of: key) }
     }
 
     /// Creates the pair and, for a pipeline environment, the service's other pipeline pairs,
@@ -160,19 +154,22 @@ public struct Projection: Sendable {
     }
 
     func makeContext(for key: PairKey) -> ApplyContext {
-        let merges = mergeTimes
+        let known = knowledge[key.service] ?? ServiceKnowledge()
         var previousLookup: ((String) -> Int64?)? = nil
         if let previous = pipeline.previous(key.environment) {
             let previousSuccess = pairs[PairKey(service: key.service, environment: previous)]?.firstSuccess ?? [:]
             previousLookup = { previousSuccess[$0] }
         }
-        return ApplyContext(mergeTime: { merges[$0] }, previousFirstSuccess: previousLookup)
+        return ApplyContext(
+            commitTime: { known.commitTimes[$0] }, artifactChanges: { known.changes(of: $0) },
+            previousFirstSuccess: previousLookup)
     }
 
-    mutating func registerDependents(_ key: PairKey) {
-        guard let commits = pairs[key]?.unregisteredCommits, !commits.isEmpty else { return }
-        pairs[key]!.unregisteredCommits = []
-        for commit in commits { dependents[commit, default: []].insert(key) }
+    /// Remembers what a pair's deployment used, so that news about it reaches the pair.
+    mutating func register(_ effects: AppliedEffects, of key: PairKey) {
+        guard effects.usedArtifact != nil || !effects.usedCommits.isEmpty else { return }
+        knowledge[key.service, default: ServiceKnowledge()].use(
+            environment: key.environment, commits: effects.usedCommits, artifact: effects.usedArtifact)
     }
 
     // MARK: Reading

@@ -9,7 +9,7 @@ import ShiplogModel
 /// `formatVersion` (the snapshot tests compare a restored projection with a replayed one).
 public enum ProjectionSnapshot {
     /// Changes whenever the encoding or the meaning of a stored figure changes.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     /// What the store files the snapshot under: a snapshot of another kind is never read.
     public static func kind(for pipeline: Pipeline) -> String {
@@ -48,20 +48,10 @@ extension Projection {
         w.int(recomputations)
         w.int(sortedKeys.count)
         for key in sortedKeys { pairs[key]!.encode(into: &w) }
-        w.int(mergeTimes.count)
-        for commit in mergeTimes.keys.sorted() {
-            w.string(commit)
-            w.int(mergeTimes[commit]!)
-        }
-        w.int(dependents.count)
-        for commit in dependents.keys.sorted() {
-            w.string(commit)
-            let keys = dependents[commit]!.sorted()
-            w.int(keys.count)
-            for k in keys {
-                w.string(k.service)
-                w.string(k.environment)
-            }
+        w.int(knowledge.count)
+        for service in knowledge.keys.sorted() {
+            w.string(service)
+            knowledge[service]!.encode(into: &w)
         }
         return w.output
     }
@@ -90,14 +80,8 @@ extension Projection {
         }
         sortedKeys = pairs.keys.sorted()
         for _ in 0..<(try r.count()) {
-            let commit = try r.string()
-            mergeTimes[commit] = try r.int()
-        }
-        for _ in 0..<(try r.count()) {
-            let commit = try r.string()
-            var keys = Set<PairKey>()
-            for _ in 0..<(try r.count()) { keys.insert(PairKey(service: try r.string(), environment: try r.string())) }
-            dependents[commit] = keys
+            let service = try r.string()
+            knowledge[service] = try ServiceKnowledge(decoding: &r)
         }
         guard r.isAtEnd else { throw ProjectionSnapshot.DecodingError.notASnapshot }
     }
@@ -133,6 +117,7 @@ extension PairState {
             w.double(h.sum)
             w.int(h.count)
         }
+        for start in episodeStarts { w.int(start) }
         w.optionalInt(liveIndex.map(Int64.init))
         w.optionalString(liveVersion)
         w.optionalString(liveArtifact)
@@ -148,8 +133,6 @@ extension PairState {
         w.optionalInt(degradedSince)
         w.int(commitsReached.count)
         for c in commitsReached.sorted() { w.fixed64(c) }
-        w.strings(commitsWithoutTime.sorted())
-        w.strings(unregisteredCommits)
     }
 
     init(decoding r: inout SnapshotReader) throws {
@@ -193,6 +176,7 @@ extension PairState {
         leadTimeHistogram = try histogram()
         restoreHistogram = try histogram()
         promotionHistogram = try histogram()
+        episodeStarts = try restoreTimes.map { _ in try r.int() }
         liveIndex = try r.optionalInt().map { Int($0) }
         liveVersion = try r.optionalString()
         liveArtifact = try r.optionalString()
@@ -209,9 +193,49 @@ extension PairState {
         let reached = try r.count()
         commitsReached.reserveCapacity(reached)
         for _ in 0..<reached { commitsReached.insert(try r.fixed64()) }
-        commitsWithoutTime = Set(try r.strings())
-        unregisteredCommits = try r.strings()
         if let live = liveIndex, !deploymentLog.indices.contains(live) { throw ProjectionSnapshot.DecodingError.notASnapshot }
+    }
+}
+
+extension ServiceKnowledge {
+    func encode(into w: inout SnapshotWriter) {
+        w.int(commitTimes.count)
+        for c in commitTimes.keys.sorted() {
+            w.fixed64(c)
+            w.int(commitTimes[c]!)
+        }
+        w.int(artifactChanges.count)
+        for a in artifactChanges.keys.sorted() {
+            w.string(a)
+            let commits = artifactChanges[a]!.sorted()
+            w.int(commits.count)
+            for c in commits { w.fixed64(c) }
+        }
+        w.strings(environments)
+        w.int(commitUsers.count)
+        for c in commitUsers.keys.sorted() {
+            w.fixed64(c)
+            w.fixed64(commitUsers[c]!)
+        }
+        w.int(artifactUsers.count)
+        for a in artifactUsers.keys.sorted() {
+            w.string(a)
+            w.fixed64(artifactUsers[a]!)
+        }
+    }
+
+    init(decoding r: inout SnapshotReader) throws {
+        self.init()
+        for _ in 0..<(try r.count()) { commitTimes[try r.fixed64()] = try r.int() }
+        for _ in 0..<(try r.count()) {
+            let artifact = try r.string()
+            var commits = Set<UInt64>()
+            for _ in 0..<(try r.count()) { commits.insert(try r.fixed64()) }
+            artifactChanges[artifact] = commits
+        }
+        environments = try r.strings()
+        for _ in 0..<(try r.count()) { commitUsers[try r.fixed64()] = try r.fixed64() }
+        for _ in 0..<(try r.count()) { artifactUsers[try r.string()] = try r.fixed64() }
     }
 }
 

@@ -1,4 +1,4 @@
-/// What happened: the seven kinds of event shiplog records.
+/// What happened: the eight kinds of event shiplog records.
 public enum EventType: String, Sendable, Hashable, CaseIterable, Codable {
     case deploymentStarted = "deployment.started"
     case deploymentSucceeded = "deployment.succeeded"
@@ -7,6 +7,8 @@ public enum EventType: String, Sendable, Hashable, CaseIterable, Codable {
     case incidentOpened = "incident.opened"
     case incidentResolved = "incident.resolved"
     case changeMerged = "change.merged"
+    /// A CI build: this artifact of the service was built from these changes.
+    case artifactPublished = "artifact.published"
 
     /// A deployment in the DORA sense: succeeded, failed or rolled back (not `started`).
     public var isDeployment: Bool {
@@ -16,7 +18,11 @@ public enum EventType: String, Sendable, Hashable, CaseIterable, Codable {
     public var isIncident: Bool { self == .incidentOpened || self == .incidentResolved }
 
     /// Whether events of this type must name an environment.
-    public var requiresEnvironment: Bool { self != .changeMerged }
+    public var requiresEnvironment: Bool { self != .changeMerged && self != .artifactPublished }
+
+    /// Whether an event of this type can tell which changes an artifact holds: an
+    /// `artifact.published`, or a deployment (in any environment) that names both.
+    public var tiesChangesToArtifact: Bool { self == .artifactPublished || isDeployment }
 }
 
 /// One change (commit) that a deployment ships, with when it was committed or merged.

@@ -121,6 +121,11 @@ extension Event {
         if type == .changeMerged, event.commit == nil {
             errors.append(FieldError(field: "commit", message: "required for change.merged"))
         }
+        if type == .artifactPublished {
+            if event.artifact == nil, event.version == nil, !errors.contains(where: { $0.field == "artifact" || $0.field == "version" }) {
+                errors.append(FieldError(field: "artifact", message: "artifact.published needs an artifact or a version (or both)"))
+            }
+        }
         if let type, type.isIncident, event.incident == nil, !errors.contains(where: { $0.field.hasPrefix("incident") }) {
             errors.append(FieldError(field: "incident", message: "required for \(type.rawValue): {\"id\": …}"))
         }

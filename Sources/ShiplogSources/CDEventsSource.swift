@@ -138,8 +138,9 @@ public enum CDEventsSource {
         case "incident.detected", "incident.reported": eventType = .incidentOpened
         case "incident.resolved": eventType = .incidentResolved
         case "change.merged": eventType = .changeMerged
+        case "artifact.packaged", "artifact.published": eventType = .artifactPublished
         default:
-            return .skipped("\(type) is not a deployment, incident or merge; acknowledged and not stored")
+            return .skipped("\(type) is not a deployment, incident, merge or build; acknowledged and not stored")
         }
 
         var event = MappedEvent(type: eventType, raw: raw)
@@ -167,6 +168,12 @@ public enum CDEventsSource {
             let repository = content?.string(at: "repository.name") ?? content?.string(at: "repository.id")
             let name = repository.flatMap { $0.split(separator: "/").last.map(String.init) }
             event.set("service", name, from: "subject.content.repository.id")
+        case .artifactPublished:
+            let purl = subject.string(at: "id")
+            event.set("service", purl.flatMap { PackageURL($0)?.name }, from: "subject.id (the purl's name)")
+            setArtifact(&event, purl)
+            if let artifact = purl, PackageURL(artifact) == nil { event.set("artifact", artifact, from: "subject.id") }
+            event.set("commit", content?.string(at: "change.id"), from: "subject.content.change.id")
         default:
             break
         }
@@ -184,6 +191,8 @@ public enum CDEventsSource {
 
 /// The parts of a package URL (purl) that shiplog reads.
 struct PackageURL {
+    /// The last path segment before the version: `myapp` in `pkg:golang/mygit.com/myorg/myapp@v1`.
+    var name: String?
     var version: String?
     var qualifiers: [String: String]
 
@@ -202,7 +211,10 @@ struct PackageURL {
         if let at = rest.lastIndex(of: "@") {
             let v = String(rest[rest.index(after: at)...]).replacingPercentEncoding()
             version = v.isEmpty ? nil : v
+            rest = rest[..<at]
         }
+        let last = rest.split(separator: "/").last.map { String($0).replacingPercentEncoding() }
+        name = last?.isEmpty == false && rest.contains("/") ? last : nil
     }
 
     /// The human version: the `tag` qualifier when there is one, else the purl's version.

@@ -25,13 +25,13 @@ struct EventsRecord: AsyncParsableCommand {
         "Read a Deployment (kubectl get deployment NAME -o json) from FILE or - : a deployment.succeeded with its service, namespace, workload, revision, change-cause and version. Other options override what it says.",
         valueName: "file"))
     var fromKubernetes: String?
-    @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (not needed for change.merged).")
+    @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (not needed for change.merged and artifact.published).")
     var env: String?
     @Option(help: "Idempotency key (≤ 200 characters); a retry with the same id is not recorded twice.") var id: String?
     @Option(help: "When it happened, RFC 3339 (default: now).") var time: String?
     @Option(help: "The artifact's version (image tag, chart version).") var version: String?
     @Option(help: "Full artifact reference: image with digest, or a purl.") var artifact: String?
-    @Option(help: "The commit this deployment ships.") var commit: String?
+    @Option(help: "The commit this deployment (or build) ships.") var commit: String?
     @Option(help: "When that commit was made or merged, RFC 3339.") var commitTime: String?
     @Option(name: .customLong("change"), help: ArgumentHelp("A change shipped, as SHA or SHA@RFC3339-time (repeatable).", valueName: "sha[@time]"))
     var changes: [String] = []

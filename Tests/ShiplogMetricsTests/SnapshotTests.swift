@@ -19,8 +19,7 @@ import ShiplogStore
         for key in a.sortedKeys {
             #expect(a.pairs[key] == b.pairs[key], "\(key.service)/\(key.environment)")
         }
-        #expect(a.mergeTimes == b.mergeTimes)
-        #expect(a.dependents == b.dependents)
+        #expect(a.knowledge == b.knowledge)
         #expect(a.lastSequence == b.lastSequence)
     }
 

@@ -15,7 +15,7 @@ struct History {
     var environment = "production"
 
     mutating func add(_ type: EventType, _ minute: Double, env: String? = nil, _ configure: (inout Event) -> Void = { _ in }) {
-        var e = Event(id: "e\(events.count)", type: type, service: service, environment: type == .changeMerged ? nil : (env ?? environment), time: at(minute))
+        var e = Event(id: "e\(events.count)", type: type, service: service, environment: type.requiresEnvironment ? (env ?? environment) : env, time: at(minute))
         configure(&e)
         events.append(e)
     }
@@ -44,6 +44,15 @@ struct History {
 
     mutating func merged(_ minute: Double, commit: String) {
         add(.changeMerged, minute) { $0.commit = commit }
+    }
+
+    /// A CI build: `artifact` was built from `commit` (committed at `commitTime`, if given).
+    mutating func published(_ minute: Double, artifact: String, commit: String, commitTime: Double? = nil) {
+        add(.artifactPublished, minute) {
+            $0.artifact = artifact
+            $0.commit = commit
+            $0.commitTime = commitTime.map(at)
+        }
     }
 }
 

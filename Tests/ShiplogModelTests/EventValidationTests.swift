@@ -70,9 +70,17 @@ func fields(_ text: String) -> [String] { errors(text).map(\.field) }
         #expect(e[0].message.contains("unknown type \"deployment.done\""))
         #expect(e[0].message.contains("deployment.rolled_back"))
         #expect(fields(#"{"type": 3, "service": "a", "environment": "b"}"#) == ["type"])
-        for type in EventType.allCases where type != .changeMerged && !type.isIncident {
+        for type in EventType.allCases where type != .changeMerged && type != .artifactPublished && !type.isIncident {
             #expect(fields(#"{"type": "\#(type.rawValue)", "service": "a", "environment": "b"}"#).isEmpty)
         }
+    }
+
+    @Test func artifactPublishedNeedsAnArtifactNotAnEnvironment() {
+        #expect(fields(#"{"type": "artifact.published", "service": "a"}"#) == ["artifact"])
+        #expect(errors(#"{"type": "artifact.published", "service": "a"}"#)[0].message.contains("artifact or a version"))
+        #expect(fields(#"{"type": "artifact.published", "service": "a", "version": "1.2"}"#).isEmpty)
+        #expect(fields(#"{"type": "artifact.published", "service": "a", "artifact": "ghcr.io/a@sha256:\#(String(repeating: "0", count: 64))", "commit": "c1", "commitTime": "2026-01-01T00:00:00Z"}"#).isEmpty)
+        #expect(fields(#"{"type": "artifact.published", "service": "a", "version": "1.2", "commitTime": "yesterday"}"#) == ["commitTime"])
     }
 
     @Test(arguments: ["a", "A1", "checkout-api", "svc_2.v1", "9", String(repeating: "x", count: 128)])
