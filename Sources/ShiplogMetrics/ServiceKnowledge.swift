@@ -33,11 +33,14 @@ struct ServiceKnowledge: Sendable, Equatable {
             if let t = change.time { state(change.commit, t.nanoseconds) }
         }
         if event.type.tiesChangesToArtifact, !changes.isEmpty, let artifact = event.artifactIdentity {
-            var added = false
-            for change in changes where artifactChanges[artifact, default: []].insert(stableHash(change.commit)).inserted {
-                added = true
+            let users = artifactUsers[artifact] ?? 0
+            for change in changes {
+                let h = stableHash(change.commit)
+                guard artifactChanges[artifact, default: []].insert(h).inserted, users != 0 else { continue }
+                // A change without a known time alters no figure of the artifact's users until
+                // its time is learnt: they become its users, recomputed when that happens.
+                if commitTimes[h] != nil { touched |= users } else { commitUsers[h, default: 0] |= users }
             }
-            if added { touched |= artifactUsers[artifact] ?? 0 }
         }
         return environments(in: touched)
     }

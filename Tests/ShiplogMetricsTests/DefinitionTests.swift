@@ -211,14 +211,14 @@ import ShiplogStore
     static let histories: [(String, History)] = [
         ("failures", DefinitionTests.failures), ("leadTimes", DefinitionTests.leadTimes),
         ("episodes", DefinitionTests.episodes), ("promotions", DefinitionTests.promotions),
-    ]
+    ] + PipelineDefinitionTests.histories
 
     static var combined: [Event] {
         var all: [Event] = []
         for (name, h) in histories {
             for var e in h.events {
                 e.id = name + "-" + e.id!
-                if e.type != .changeMerged { e.service = name }
+                e.service = name
                 all.append(e)
             }
         }
