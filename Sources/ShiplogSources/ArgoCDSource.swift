@@ -10,6 +10,9 @@ import ShiplogModel
 /// | `on-health-degraded` | `deployment.failed` (time: the health transition) |
 /// | `on-sync-running` | `deployment.started` (time: `startedAt`) |
 ///
+/// The artifact is the first image of `status.summary.images` that is pinned by digest, so a
+/// sync of a config-repo revision ships the changes CI recorded for that image.
+///
 /// Without a `trigger` (another template), the Application's state decides the same way
 /// the stock triggers would: a running sync, a failed sync, a succeeded sync that is
 /// healthy or degraded. Anything else (no sync yet, still progressing) is skipped.
@@ -99,7 +102,12 @@ public enum ArgoCDSource {
         event.set("workload", metadata?["annotations"]?["shiplog/workload"]?.stringValue ?? labelName, from: "app.metadata.labels[app.kubernetes.io/name]")
         event.set("commit", commit, from: "app.status.operationState.syncResult.revision")
         // The image summary shows what runs now; while a sync runs that is the old version.
-        let image = status?["summary"]?["images"]?.arrayValue?.lazy.compactMap { $0.stringValue.flatMap(KubernetesSource.imageTag) }.first
+        let images = status?["summary"]?["images"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let image = images.lazy.compactMap(KubernetesSource.imageTag).first
+        // An image pinned by digest ties the sync to the build that recorded it (artifact.published).
+        if type != .deploymentStarted, let pinned = images.first(where: { $0.contains("@sha256:") || $0.contains("@sha512:") }) {
+            event.set("artifact", pinned, from: "app.status.summary.images (the first pinned by digest)")
+        }
         if type == .deploymentStarted {
             event.set("version", anyRevision ?? image, from: "app.status.operationState.operation.sync.revision")
         } else {
