@@ -261,13 +261,16 @@ public final class SQLiteEventLog: EventLog {
     }
 
     /// Checks, without writing, that no event reuses an id the log holds with other content.
-    public func firstConflict(in events: [PreparedEvent]) throws -> AppendError? {
+    /// For the events `exact` names (rows of an export, which carry their own content digest),
+    /// other content is also a stored event that differs.
+    public func firstConflict(in events: [PreparedEvent], exact: (Int) -> Bool = { _ in false }) throws -> AppendError? {
         try pool.read { db in
-            let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")
+            let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest, event FROM events WHERE event_id = ?")
             for (index, event) in events.enumerated() {
                 if let row = try Row.fetchOne(lookup, arguments: [event.id]) {
                     let digest: String = row[1]
-                    if digest != event.contentDigest {
+                    let stored: String = row[2]
+                    if digest != event.contentDigest || (exact(index) && stored != event.canonical) {
                         return AppendError.conflict(index: index, id: event.id, existing: row[0])
                     }
                 }

@@ -7,11 +7,14 @@ import ShiplogStore
 struct EventsImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Backfill events from NDJSON (one native event per line).",
+        abstract: "Backfill events from NDJSON (one native event per line, or the rows of an export).",
         discussion: """
             Every line is validated first; if any is bad, the bad lines are listed and nothing \
             is written. Then events are written in large transactions. Lines whose id is already \
             in the log with the same content are skipped as duplicates, so an import can be re-run.
+            A line may be a native event or a row as `events export` (or `events list --format \
+            ndjson`) writes it; an export imported into an empty log reproduces it, with the same \
+            head hash.
             """
     )
 
@@ -31,16 +34,24 @@ struct EventsImport: AsyncParsableCommand {
         guard !lines.isEmpty else { throw CLIError("\(file): no events (expected one JSON event per line)") }
         let events = try await Self.validate(lines, input: input)
         let store = try log.openLog()
-        if let conflict = try store.firstConflict(in: events) {
+        let rows = Set(events.indices.filter { Self.isRowLine(input[lines[$0].range]) })
+        if let conflict = try store.firstConflict(in: events, exact: { rows.contains($0) }) {
             guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
             throw CLIError("line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written")
         }
         let progress = ProgressBar(total: events.count)
+        let wasEmpty = try store.lastSequenceNow() == 0
         let result = try store.importEvents(events, transactionSize: transactionSize) { progress.update($0) }
         progress.finish()
+        let head = try store.headHash() ?? "none"
         try store.close()
         let seconds = Date().timeIntervalSince(started)
         print("imported \(events.count) events (\(result.created) new, \(result.duplicates) duplicates) in \(String(format: "%.2f", seconds)) s")
+        var headLine = "head hash \(head)"
+        if wasEmpty, let exported = Self.lastExportedHash(lines, input: input) {
+            headLine += exported == head ? " (the export's)" : " (the export's last row has \(exported))"
+        }
+        print(headLine)
     }
 
     func readInput() throws -> [UInt8] {
@@ -51,6 +62,34 @@ struct EventsImport: AsyncParsableCommand {
             throw CLIError("cannot read \(file)")
         }
         return Array(data)
+    }
+
+    /// A native event, or a row of an export or of `events list --format ndjson`.
+    static func prepare(_ bytes: ArraySlice<UInt8>, now: Timestamp) -> Result<PreparedEvent, EventValidationError> {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            return .failure(EventValidationError(errors: [FieldError(field: "", message: error.description)]))
+        }
+        if ExportedRow.isRow(json) { return ExportedRow.prepare(json) }
+        return Event.validate(json, now: now).map { PreparedEvent($0, raw: Array(bytes), format: .native, receivedAt: now) }
+    }
+
+    /// Whether a line is a row (it has an `event` member) rather than a native event.
+    static func isRowLine(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let key = Array(#""event""#.utf8)
+        guard bytes.count >= key.count,
+            bytes.indices.dropLast(key.count - 1).contains(where: { bytes[$0..<$0 + key.count].elementsEqual(key) }),
+            let json = try? JSONValue.parse(bytes)
+        else { return false }
+        return ExportedRow.isRow(json)
+    }
+
+    /// The chain hash the last line states, when it is a row of an export.
+    static func lastExportedHash(_ lines: [(number: Int, range: Range<Int>)], input: [UInt8]) -> String? {
+        guard let last = lines.last, let json = try? JSONValue.parse(input[last.range]) else { return nil }
+        return json["hash"]?.stringValue
     }
 
     /// The non-blank lines with their 1-based line numbers.
@@ -83,7 +122,7 @@ struct EventsImport: AsyncParsableCommand {
                     var errors: [String] = []
                     for i in range {
                         let (number, bytes) = (lines[i].number, input[lines[i].range])
-                        switch NativeSource.prepare(bytes, format: .native, receivedAt: now) {
+                        switch Self.prepare(bytes, now: now) {
                         case .success(let p): if errors.isEmpty { prepared.append(p) }
                         case .failure(let e):
                             if errors.count < 20 { errors.append("line \(number): " + e.errors.map(\.description).joined(separator: "; ")) }

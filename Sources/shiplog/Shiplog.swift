@@ -13,7 +13,7 @@ struct Shiplog: AsyncParsableCommand {
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record, list and import events.",
-        subcommands: [EventsList.self, EventsRecord.self, EventsImport.self]
+        subcommands: [EventsList.self, EventsRecord.self, EventsImport.self, EventsExport.self]
     )
 }
 
