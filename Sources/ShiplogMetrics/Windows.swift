@@ -1,3 +1,5 @@
+import ShiplogModel
+
 /// A trailing window over which `shiplog_window_*` gauges and `report` are computed.
 public struct Window: Sendable, Hashable {
     public var label: String
@@ -6,6 +8,16 @@ public struct Window: Sendable, Hashable {
     public init(label: String, seconds: Int64) {
         self.label = label
         self.seconds = seconds
+    }
+
+    /// The longest window anyone can ask for (longer ones would overflow nanosecond arithmetic
+    /// long before they meant anything).
+    public static let longest = Window(label: "3650d", seconds: 3650 * 86_400)
+
+    /// Parses a span like `30d` or `12h`, from one second up to `longest`.
+    public init?(parsing text: String) {
+        guard let span = TimeSpan(text), span.seconds > 0, span.seconds <= Self.longest.seconds else { return nil }
+        self.init(label: text, seconds: span.seconds)
     }
 
     /// `7d`, `30d`, `90d`: the windows `/metrics` exports.

@@ -73,6 +73,7 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     }
     router.addRoutes(HealthController(log: log).routes)
     router.addRoutes(MetricsController(metrics: metrics).routes)
+    router.addRoutes(ExplainController(log: log, pipeline: metrics.pipeline).routes, atPath: "/api/v1/explain")
     router.addRoutes(EventsController(ingest: ingest).routes, atPath: "/api/v1/events")
     router.addRoutes(CDEventsController(ingest: ingest).routes, atPath: "/api/v1/cdevents")
     router.addRoutes(GitHubWebhookController(ingest: ingest, secret: configuration.githubSecret).routes, atPath: "/api/v1/webhooks/github")

@@ -15,6 +15,9 @@ public protocol EventLog: Sendable {
     /// Stored events in sequence order, after `sequence`, at most `limit` of them.
     func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent]
 
+    /// Every event of one service, in (time, sequence) order: what an explanation reads.
+    func serviceEvents(_ service: String) async throws -> [StoredEvent]
+
     /// The sequence number of the newest row (0 for an empty log).
     func lastSequence() async throws -> Int64
 

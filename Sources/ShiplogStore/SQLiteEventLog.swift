@@ -398,6 +398,20 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
+    public func serviceEvents(_ service: String) async throws -> [StoredEvent] {
+        try await pool.read { db in try Self.serviceEvents(service, db: db) }
+    }
+
+    public func serviceEventsNow(_ service: String) throws -> [StoredEvent] {
+        try pool.read { db in try Self.serviceEvents(service, db: db) }
+    }
+
+    static func serviceEvents(_ service: String, db: Database) throws -> [StoredEvent] {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT seq, event, received_ns, format FROM events WHERE service = ? ORDER BY time_ns, seq", arguments: [service])
+        return try decodeInParallel(rows)
+    }
+
     /// One (service, environment)'s events in (time, sequence) order: what a projection
     /// recomputes a pair from.
     public func pairEventsNow(service: String, environment: String) throws -> [StoredEvent] {

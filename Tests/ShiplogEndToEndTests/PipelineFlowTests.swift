@@ -90,6 +90,49 @@ import ShiplogModel
         let build = try await http("GET", server.baseURL + "/api/v1/events?type=artifact.published").body["events"]?.arrayValue ?? []
         #expect(build.count == 1)
         #expect(build.first?["event"]?["commit"]?.stringValue == sha)
+
+        // Why production has that lead time, as a person would ask.
+        let explained = try shiplog(["explain", "--service", "checkout", "--env", "production", "--format", "json"],
+                                    environment: ["SHIPLOG_SERVER": server.baseURL])
+        #expect(explained.status == 0, "\(explained.stderr)")
+        let body = try JSONValue.parse(explained.stdout)
+        let lead = try #require(body["leadTimes"]?.arrayValue?.first)
+        #expect(lead["commit"]?.stringValue == sha)
+        #expect(lead["commitTimeFrom"]?["type"] == .string("artifact.published"))
+        #expect(lead["tiedToArtifactBy"]?["id"] == .string("9001-1-build"))
+        #expect(lead["deployment"]?["id"] == .string("9001-1-production"))
+        #expect(body["promotions"]?.arrayValue?.first?["previous"]?["id"] == .string("9001-1-staging"))
+        let table = try shiplog(["explain", "--service", "checkout", "--env", "production"], environment: ["SHIPLOG_SERVER": server.baseURL])
+        #expect(table.stdout.contains("Lead time: median 2h"), "\(table.stdout)")
+        #expect(table.stdout.contains("(id 9001-1-build)"))
+    }
+
+    @Test func explainNeedsTheReadTokenAndRefusesBadParameters() async throws {
+        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: #"{"id":"x1","type":"deployment.failed","service":"web","environment":"dev","version":"1"}"# + "\n").status == 0)
+        let server = try ServerProcess(db: db, arguments: ["--read-token", "rt"])
+        let url = server.baseURL + "/api/v1/explain?service=web&environment=dev"
+        #expect(try await http("GET", url).status == 401)
+        let ok = try await http("GET", url, headers: ["Authorization": "Bearer rt"])
+        #expect(ok.status == 200, "\(ok.text)")
+        #expect(ok.body["deployments"]?.arrayValue?.first?["failedBy"]?["id"] == .string("x1"), "a failed deployment fails itself")
+        #expect(ok.body["figures"]?["changeFailureRatio"]?.doubleValue == 1)
+        for (query, field) in [("service=web", "environment"), ("environment=dev", "service"), ("service=web&environment=dev&window=106752d", "window"),
+                               ("service=web&environment=dev&window=0s", "window"), ("service=we%20b&environment=dev", "service"), ("service=web&environment=dev&x=1", "x")] {
+            let r = try await http("GET", server.baseURL + "/api/v1/explain?" + query, headers: ["Authorization": "Bearer rt"])
+            #expect(r.status == 400, "\(query)")
+            #expect(r.body["field"] == .string(field), "\(query): \(r.text)")
+        }
+        let missing = try await http("GET", server.baseURL + "/api/v1/explain?service=web&environment=production", headers: ["Authorization": "Bearer rt"])
+        #expect(missing.status == 404)
+        #expect(try await http("GET", server.baseURL + "/healthz").status == 200, "still serving")
+        server.stop()
+        // The local file, and the same words on stderr for a bad window.
+        let local = try shiplog(["explain", "--db", db, "--service", "web", "--env", "dev"])
+        #expect(local.status == 0)
+        #expect(local.stdout.contains("failed 1 (change failure 100.0%)"), "\(local.stdout)")
+        let bad = try shiplog(["explain", "--db", db, "--service", "web", "--env", "dev", "--window", "106752d"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("3650d"))
     }
 
     /// Captured Argo CD notification bodies: the sync's revision is a config-repo commit (or a
