@@ -25,6 +25,8 @@ enum MetricsRenderer {
         Family(name: "shiplog_promotion_duration_seconds", type: .histogram, help: "Time from an artifact's first success in the previous environment to its first success in this one.", unit: "seconds"),
         Family(name: "shiplog_deployed_version_info", type: .gauge, help: "The live version (latest succeeded or rolled-back deployment); always 1."),
         Family(name: "shiplog_last_deployment_timestamp_seconds", type: .gauge, help: "Unix time of the latest deployment, with the Kubernetes namespace and deployment most recently named for this service and environment.", unit: "seconds"),
+        Family(name: "shiplog_last_rollback_timestamp_seconds", type: .gauge, help: "Unix time of the latest rollback here (0 without one); for annotations at their exact time.", unit: "seconds"),
+        Family(name: "shiplog_last_failed_deployment_timestamp_seconds", type: .gauge, help: "Unix time of the latest deployment counted as failed here (0 without one); for annotations at their exact time.", unit: "seconds"),
         Family(name: "shiplog_degraded", type: .gauge, help: "1 while an incident is open here or the latest deployment attempt failed."),
         Family(name: "shiplog_open_incidents", type: .gauge, help: "Incidents opened and not yet resolved."),
     ]
@@ -98,6 +100,8 @@ enum MetricsRenderer {
             let k8s = ",namespace=\"" + ExpositionWriter.escapeLabel(p.namespace ?? "") + "\",deployment=\"" + ExpositionWriter.escapeLabel(p.workload ?? "") + "\""
             w.sample("shiplog_last_deployment_timestamp_seconds", labels + k8s, Double(p.lastDeploymentTime ?? 0) / 1e9)
         }
+        lines { $0.sample("shiplog_last_rollback_timestamp_seconds", labels, Double(p.lastRollbackTime ?? 0) / 1e9) }
+        lines { $0.sample("shiplog_last_failed_deployment_timestamp_seconds", labels, Double(p.lastFailedDeploymentTime ?? 0) / 1e9) }
         lines { $0.sample("shiplog_degraded", labels, p.isDegraded ? 1 : 0) }
         lines { $0.sample("shiplog_open_incidents", labels, p.openIncidents.count) }
         return chunks

@@ -88,6 +88,10 @@ public struct PairState: Sendable, Equatable {
     public internal(set) var succeededVersions: Set<String> = []
 
     public internal(set) var lastDeploymentTime: Int64?
+    public internal(set) var lastRollbackTime: Int64?
+    /// The time of the latest deployment counted as failed (found by its record, so it is
+    /// the deployment's time, not the time of the event that failed it).
+    public var lastFailedDeploymentTime: Int64? { deploymentLog.last(where: \.failed)?.time }
     public internal(set) var namespace: String?
     public internal(set) var workload: String?
 
@@ -163,6 +167,7 @@ public struct PairState: Sendable, Equatable {
 
             if event.type == .deploymentRolledBack {
                 rollbacks += 1
+                lastRollbackTime = t
                 if let from = rolledBackFrom {
                     markFailed(from)
                     if !wasDegraded { closeEpisode(start: deploymentLog[from].time, end: t) }

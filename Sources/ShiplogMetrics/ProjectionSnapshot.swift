@@ -125,6 +125,7 @@ extension PairState {
         w.times(firstSuccess)
         w.strings(succeededVersions.sorted())
         w.optionalInt(lastDeploymentTime)
+        w.optionalInt(lastRollbackTime)
         w.optionalString(namespace)
         w.optionalString(workload)
         w.byte(lastAttemptFailed ? 1 : 0)
@@ -184,6 +185,7 @@ extension PairState {
         firstSuccess = try r.times()
         succeededVersions = Set(try r.strings())
         lastDeploymentTime = try r.optionalInt()
+        lastRollbackTime = try r.optionalInt()
         namespace = try r.optionalString()
         workload = try r.optionalString()
         lastAttemptFailed = try r.byte() != 0

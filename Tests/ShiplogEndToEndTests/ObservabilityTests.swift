@@ -157,6 +157,11 @@ import ShiplogModel
             #"{"id":"h5","type":"incident.resolved","service":"checkout","environment":"production","incident":{"id":"I-1"},"time":"\#(t(7))"}"#,
             #"{"id":"h6","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.1","commit":"c2","commitTime":"\#(t(20))","time":"\#(t(21))"}"#,
             #"{"id":"h7","type":"deployment.succeeded","service":"web","environment":"production","version":"3.0","time":"\#(t(22))","hotfix":true,"namespace":"shop","workload":"web"}"#,
+            // Backfilled before Prometheus ever scraped: a failure and a rollback in cart's staging.
+            #"{"id":"h8","type":"deployment.succeeded","service":"cart","environment":"staging","version":"1","time":"\#(t(30))"}"#,
+            #"{"id":"h9","type":"deployment.failed","service":"cart","environment":"staging","version":"2","time":"\#(t(31))"}"#,
+            #"{"id":"h10","type":"deployment.succeeded","service":"cart","environment":"staging","version":"2.1","time":"\#(t(32))"}"#,
+            #"{"id":"h11","type":"deployment.rolled_back","service":"cart","environment":"staging","version":"1","time":"\#(t(33))"}"#,
         ].joined(separator: "\n") + "\n"
         #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
         let server = try ServerProcess(db: db)
@@ -249,6 +254,19 @@ import ShiplogModel
                 let q = substituted(e, service: ".+")
                 let hasData = try await eventually(within: 15) { try await !query(q).isEmpty }
                 #expect(hasData, "\(file): no data for \(q)")
+            }
+        }
+
+        // Rollbacks and failures of the backfilled history are annotations at their own times.
+        for file in Self.dashboards.keys.sorted() {
+            let annotations = try dashboard(file)["annotations"]?["list"]?.arrayValue ?? []
+            for (name, hours) in [("Rollbacks", 33.0), ("Failed deployments", 32.0)] {
+                let expr = try #require(annotations.first { $0["name"] == .string(name) }, "\(file): \(name)")
+                #expect(expr["useValueForTime"] == .bool(true), "\(file): \(name)")
+                let q = substituted(try #require(expr["expr"]?.stringValue), service: "cart", environment: "staging")
+                let result = try await query(q)
+                let value = result.first?["value"]?.arrayValue?.last?.stringValue.flatMap(Double.init)
+                #expect(value == Timestamp(rfc3339: t(hours))!.seconds.rounded(.down) * 1000 || value == Timestamp(rfc3339: t(hours))!.seconds * 1000, "\(file): \(name) at \(t(hours)): \(result)")
             }
         }
 
