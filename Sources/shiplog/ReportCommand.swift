@@ -16,7 +16,7 @@ struct Report: AsyncParsableCommand {
     @Option(help: "table or json.") var format: EventsList.Format = .table
 
     func run() async throws {
-        guard let span = TimeSpan(window), span.seconds > 0 else { throw CLIError("--window \(window): expected a span like 7d or 30d") }
+        guard let span = Window(parsing: window) else { throw CLIError("--window \(window): expected a span from 1s to \(Window.longest.label), like 7d or 30d") }
         let rows: [JSONValue]
         if let client = try log.client {
             var q = [("window", window)]
@@ -28,7 +28,7 @@ struct Report: AsyncParsableCommand {
         } else {
             let p = try pipeline.parsed()
             rows = try log.localProjection(p).report(
-                environment: env ?? p.production, window: Window(label: window, seconds: span.seconds),
+                environment: env ?? p.production, window: span,
                 service: service, now: Timestamp.now().nanoseconds
             ).map(\.jsonValue)
         }

@@ -28,10 +28,10 @@ struct MetricsController<Context: RequestContext> {
         let environment = q.get("environment") ?? projection.pipeline.production
         guard Event.isValidName(environment) else { throw APIError(.badRequest, "not a valid environment name", field: "environment") }
         let windowText = q.get("window") ?? "30d"
-        guard let span = TimeSpan(windowText), span.seconds > 0 else {
-            throw APIError(.badRequest, "window must be a span like 7d, 30d or 12h", field: "window")
+        guard let window = Window(parsing: windowText) else {
+            throw APIError(.badRequest, "window must be a span from 1s to \(Window.longest.label), like 7d, 30d or 12h", field: "window")
         }
-        let rows = projection.report(environment: environment, window: Window(label: windowText, seconds: span.seconds),
+        let rows = projection.report(environment: environment, window: window,
                                      service: q.get("service"), now: Timestamp.now().nanoseconds)
         return .json(.object([("rows", .array(rows.map(\.jsonValue)))]))
     }
