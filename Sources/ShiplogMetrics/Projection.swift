@@ -126,11 +126,13 @@ public struct Projection: Sendable {
         recomputations += 1
         ensurePairs(for: key)
         var state = PairState(key: key)
-        let context = makeContext(for: key)
         var used: [AppliedEffects] = []
-        for stored in try load(key) {
-            let effects = state.apply(stored.event, sequence: stored.sequence, context: context)
-            if effects.usedArtifact != nil || !effects.usedCommits.isEmpty { used.append(effects) }
+        do {  // the context holds a copy of the knowledge: released before `register` changes it
+            let context = makeContext(for: key)
+            for stored in try load(key) {
+                let effects = state.apply(stored.event, sequence: stored.sequence, context: context)
+                if effects.usedArtifact != nil || !effects.usedCommits.isEmpty { used.append(effects) }
+            }
         }
         pairs[key] = state
         for effects in used { register(effects, of: key) }

@@ -174,6 +174,17 @@ public struct TimeSpan: Sendable, Hashable, CustomStringConvertible {
     public var seconds: Int64
     public var description: String
 
+    /// The longest span accepted, 36500d (about 100 years): any time within it of now is a
+    /// valid 64-bit nanosecond count, so arithmetic on it never overflows.
+    public static let longest = TimeSpan(seconds: 36_500 * 86_400, description: "36500d")
+    /// What a bad span is told: the accepted forms and range.
+    public static let expected = "a span from 0s to 36500d (like 90s, 15m, 12h, 7d or 2w)"
+
+    init(seconds: Int64, description: String) {
+        self.seconds = seconds
+        self.description = description
+    }
+
     public init?(_ text: String) {
         guard let unit = text.last, let n = Int64(text.dropLast()), n >= 0 else { return nil }
         let factor: Int64
@@ -186,7 +197,7 @@ public struct TimeSpan: Sendable, Hashable, CustomStringConvertible {
         default: return nil
         }
         let (product, overflow) = n.multipliedReportingOverflow(by: factor)
-        guard !overflow, product < 10_000 * 86_400 * 365 else { return nil }
+        guard !overflow, product <= Self.longest.seconds else { return nil }
         self.seconds = product
         self.description = text
     }
@@ -195,7 +206,10 @@ public struct TimeSpan: Sendable, Hashable, CustomStringConvertible {
 extension Timestamp {
     /// Reads `--since`/`--until` style input: a span back from `now` (`7d`) or RFC 3339.
     public static func parseBound(_ text: String, now: Timestamp = .now()) -> Timestamp? {
-        if let span = TimeSpan(text) { return Timestamp(nanoseconds: now.nanoseconds - span.seconds * 1_000_000_000) }
+        if let span = TimeSpan(text) {
+            let (back, overflow) = now.nanoseconds.subtractingReportingOverflow(span.seconds * 1_000_000_000)
+            return overflow ? nil : Timestamp(nanoseconds: back)
+        }
         return Timestamp(rfc3339: text)
     }
 }

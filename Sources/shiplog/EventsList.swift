@@ -40,11 +40,11 @@ struct EventsList: AsyncParsableCommand {
         }
         let now = Timestamp.now()
         if let since {
-            guard let t = Timestamp.parseBound(since, now: now) else { throw CLIError("--since \(since): expected a span like 7d or an RFC 3339 time") }
+            guard let t = Timestamp.parseBound(since, now: now) else { throw CLIError("--since \(since): expected \(TimeSpan.expected) or an RFC 3339 time (years 1970–2261)") }
             q.since = t
         }
         if let until {
-            guard let t = Timestamp.parseBound(until, now: now) else { throw CLIError("--until \(until): expected a span like 7d or an RFC 3339 time") }
+            guard let t = Timestamp.parseBound(until, now: now) else { throw CLIError("--until \(until): expected \(TimeSpan.expected) or an RFC 3339 time (years 1970–2261)") }
             q.until = t
         }
         guard limit >= 1 else { throw CLIError("--limit must be at least 1") }

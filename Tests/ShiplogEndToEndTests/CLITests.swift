@@ -38,6 +38,30 @@ import ShiplogModel
         #expect(verify.stdout.hasPrefix("ok: 2 rows verify"))
     }
 
+    @Test func aBuildIsRecordedWithoutAnEnvironmentAndListedByType() throws {
+        let build = try shiplog(["events", "record", "--db", db, "--type", "artifact.published", "--service", "checkout",
+                                 "--artifact", "ghcr.io/acme/checkout@sha256:" + String(repeating: "c", count: 64), "--version", "1.4.2",
+                                 "--commit", "9f1c2e7", "--commit-time", "2026-01-09T08:00:00Z", "--time", "2026-01-09T09:00:00Z"])
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "checkout", "--env", "production",
+                             "--artifact", "ghcr.io/acme/checkout@sha256:" + String(repeating: "c", count: 64), "--time", "2026-01-09T10:00:00Z"]).status == 0)
+        let listed = try shiplog(["events", "list", "--db", db, "--type", "artifact.published", "--format", "json"])
+        let records = try JSONValue.parse(listed.stdout).arrayValue ?? []
+        #expect(records.count == 1)
+        #expect(records.first?["event"]?["environment"] == nil)
+        #expect(records.first?["event"]?["commit"] == .string("9f1c2e7"))
+        let table = try shiplog(["events", "list", "--db", db, "--type", "artifact.published"])
+        #expect(table.stdout.contains("artifact.published") && table.stdout.contains("1.4.2"))
+        // The production deployment names only the image: the report shows its lead time (1 h).
+        let report = try shiplog(["report", "--db", db, "--window", "3650d", "--format", "json"])
+        let row = try JSONValue.parse(report.stdout).arrayValue?.first
+        #expect(row?["leadTimeMedianSeconds"]?.doubleValue == 7200, "\(report.stdout)")
+        let bad = try shiplog(["events", "record", "--db", db, "--type", "artifact.published", "--service", "checkout", "--commit", "x"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("artifact or a version"), "\(bad.stderr)")
+        #expect(rowCount(db) == 2)
+    }
+
     @Test func databaseFromEnvironmentAndDefault() throws {
         let env = ["SHIPLOG_DB": db]
         #expect(try shiplog(["events", "record", "--type", "deployment.started", "--service", "a", "--env", "dev"], environment: env).status == 0)

@@ -170,27 +170,7 @@ import ShiplogModel
     }
 }
 
-/// Runs a program to completion in a directory.
+/// Runs a program (found on PATH) to completion in a directory.
 func runProcess(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> RunResult {
-    let scratch = TemporaryDirectory()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for key in shiplogEnvironmentKeys { env[key] = nil }
-    env.merge(environment) { $1 }
-    process.environment = env
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let out = scratch.path("stdout"), err = scratch.path("stderr")
-    _ = FileManager.default.createFile(atPath: out, contents: nil)
-    _ = FileManager.default.createFile(atPath: err, contents: nil)
-    process.standardOutput = FileHandle(forWritingAtPath: out)
-    process.standardError = FileHandle(forWritingAtPath: err)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return RunResult(
-        status: process.terminationStatus,
-        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    try runProgram("/usr/bin/env", arguments, environment: environment, directory: directory)
 }

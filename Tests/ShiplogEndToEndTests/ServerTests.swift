@@ -86,6 +86,30 @@ import ShiplogModel
         #expect(try shiplog(["verify", "--db", db]).status == 0)
     }
 
+    /// Spans and windows too large for nanosecond arithmetic are refused, never a crash.
+    @Test func hugeSpansAreRefusedWithTheirRange() async throws {
+        let server = try ServerProcess(db: db)
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: event("a")).status == 201)
+        for (query, field) in [("api/v1/events?since=106752d", "since"), ("api/v1/events?until=9223372037s", "until"),
+                               ("api/v1/events?since=99999999999999999999d", "since"), ("api/v1/report?window=106752d", "window"),
+                               ("api/v1/explain?service=api&environment=production&window=106752d", "window")] {
+            let r = try await http("GET", server.baseURL + "/" + query)
+            #expect(r.status == 400, "\(query): \(r.status)")
+            #expect(r.body["field"] == .string(field), "\(query)")
+            #expect(r.body["error"]?.stringValue?.contains("d") == true, "\(query): names the range: \(r.text)")
+        }
+        let since = try await http("GET", server.baseURL + "/api/v1/events?since=106752d")
+        #expect(since.body["error"]?.stringValue?.contains("36500d") == true)
+        #expect(try await http("GET", server.baseURL + "/api/v1/events?since=36500d").status == 200, "the longest span works")
+        #expect(try await http("GET", server.baseURL + "/healthz").status == 200, "still up")
+        let cli = try shiplog(["events", "list", "--db", db, "--since", "106752d"])
+        #expect(cli.status != 0)
+        #expect(cli.stderr.contains("--since 106752d") && cli.stderr.contains("36500d"), "\(cli.stderr)")
+        let report = try shiplog(["report", "--db", db, "--window", "106752d"])
+        #expect(report.status != 0)
+        #expect(report.stderr.contains("3650d"), "\(report.stderr)")
+    }
+
     @Test func bodyLimitIsConfigurable() async throws {
         let server = try ServerProcess(db: db, arguments: ["--max-body", "2048"])
         let big = "[" + (0..<40).map { event("x\($0)") }.joined(separator: ",") + "]"

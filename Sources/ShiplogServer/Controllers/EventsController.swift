@@ -70,7 +70,7 @@ extension EventQuery {
         for name in ["since", "until"] {
             guard let text = parameters.get(name) else { continue }
             guard let bound = Timestamp.parseBound(text, now: now) else {
-                throw APIError(.badRequest, "\(name) must be a span like 7d, 12h, 30m or an RFC 3339 time", field: name)
+                throw APIError(.badRequest, "\(name) must be \(TimeSpan.expected) or an RFC 3339 time (years 1970–2261)", field: name)
             }
             if name == "since" { since = bound } else { until = bound }
         }

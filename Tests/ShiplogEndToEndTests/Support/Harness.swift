@@ -46,15 +46,21 @@ let shiplogEnvironmentKeys = ["SHIPLOG_DB", "SHIPLOG_SERVER", "SHIPLOG_TOKEN", "
 /// Runs the shiplog binary to completion, as a user would from a shell.
 @discardableResult
 func shiplog(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in dir: TemporaryDirectory? = nil) throws -> RunResult {
+    try runProgram(shiplogBinary, arguments, environment: environment, stdin: stdin, directory: dir?.url.path)
+}
+
+/// Runs a program to completion with shiplog's own environment variables cleared.
+func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+                directory: String? = nil) throws -> RunResult {
     let scratch = TemporaryDirectory()
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: shiplogBinary)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for key in shiplogEnvironmentKeys { env[key] = nil }
     env.merge(environment) { $1 }
     process.environment = env
-    if let dir { process.currentDirectoryURL = dir.url }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = scratch.path("stdout"), err = scratch.path("stderr")
     _ = FileManager.default.createFile(atPath: out, contents: nil)
     _ = FileManager.default.createFile(atPath: err, contents: nil)
