@@ -39,14 +39,10 @@ struct ApplyContext {
     var previousFirstSuccess: ((String) -> Int64?)?
 }
 
-/// What applying one event used or produced beyond the pair itself.
+/// What applying one event produced beyond the pair itself.
 struct AppliedEffects {
     /// Artifacts that succeeded here for the first time.
     var newlySucceeded: [String] = []
-    /// Commits a successful deployment shipped (their times give its lead times).
-    var usedCommits: [UInt64] = []
-    /// The artifact a successful deployment shipped (its changes are the deployment's).
-    var usedArtifact: String? = nil
 }
 
 /// Everything derived from one (service, environment)'s events, applied in `time` order
@@ -181,7 +177,7 @@ public struct PairState: Sendable, Equatable {
             }
             if event.type == .deploymentSucceeded {
                 if let v = event.version { succeededVersions.insert(v) }
-                recordLeadTime(event, at: t, context: context, effects: &effects)
+                recordLeadTime(event, at: t, context: context)
                 if let artifact = event.artifactIdentity, firstSuccess[artifact] == nil {
                     firstSuccess[artifact] = t
                     effects.newlySucceeded.append(artifact)
@@ -257,14 +253,10 @@ public struct PairState: Sendable, Equatable {
 
     /// One sample per change reaching this environment for the first time: the deployment's
     /// own changes and those known for its artifact, each with the earliest time stated for it.
-    mutating func recordLeadTime(_ event: Event, at t: Int64, context: ApplyContext, effects: inout AppliedEffects) {
+    mutating func recordLeadTime(_ event: Event, at t: Int64, context: ApplyContext) {
         var commits = Set(event.shippedChanges.map { stableHash($0.commit) })
-        if let artifact = event.artifactIdentity {
-            commits.formUnion(context.artifactChanges(artifact))
-            effects.usedArtifact = artifact
-        }
+        if let artifact = event.artifactIdentity { commits.formUnion(context.artifactChanges(artifact)) }
         let ordered = commits.sorted()
-        effects.usedCommits = ordered
         var anyKnown = false
         for commit in ordered {
             let committed = context.commitTime(commit)

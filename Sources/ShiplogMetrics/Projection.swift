@@ -98,16 +98,13 @@ public struct Projection: Sendable {
                 next = pipeline.next(environment)
             }
         }
-        for environment in knowledge[event.service, default: ServiceKnowledge()].learn(from: event) {
-            invalidate(PairKey(service: event.service, environment: environment))
-        }
+        for key in learn(from: event) { invalidate(key) }
         guard PairState.belongsToPair(event.type), let environment = event.environment else { return }
         let key = PairKey(service: event.service, environment: environment)
         if stale.contains(key) { return }
         ensurePairs(for: key)
         let effects = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: makeContext(for: key))
         if let effects {
-            register(effects, of: key)
             // An artifact that reached this environment after the next one already has it:
             // the next environment's promotion of it was judged too early.
             if let next = pipeline.next(environment) {
@@ -126,16 +123,37 @@ public struct Projection: Sendable {
         recomputations += 1
         ensurePairs(for: key)
         var state = PairState(key: key)
-        var used: [AppliedEffects] = []
-        do {  // the context holds a copy of the knowledge: released before `register` changes it
-            let context = makeContext(for: key)
-            for stored in try load(key) {
-                let effects = state.apply(stored.event, sequence: stored.sequence, context: context)
-                if effects.usedArtifact != nil || !effects.usedCommits.isEmpty { used.append(effects) }
-            }
+        let context = makeContext(for: key)
+        for stored in try load(key) {
+            state.apply(stored.event, sequence: stored.sequence, context: context)
         }
         pairs[key] = state
-        for effects in used { register(effects, of: key) }
+    }
+
+    /// Learns what an event teaches its service; returns the pairs whose figures used
+    /// something that changed: a commit whose time became known or earlier that they
+    /// shipped, or an artifact they deployed that gained a commit with a known time.
+    mutating func learn(from event: Event) -> Set<PairKey> {
+        let news = knowledge[event.service, default: ServiceKnowledge()].learn(from: event)
+        guard !news.isEmpty else { return [] }
+        var affected = Set<PairKey>()
+        var known = knowledge[event.service]!
+        knowledge[event.service] = nil  // changed in place below, without a copy
+        for h in news.commitTimes {
+            if let waiting = known.waitingForTime.removeValue(forKey: h) {
+                for env in waiting { affected.insert(PairKey(service: event.service, environment: env)) }
+            }
+        }
+        for env in known.environments {
+            let key = PairKey(service: event.service, environment: env)
+            guard let pair = pairs[key] else { continue }
+            if news.commitTimes.contains(where: pair.commitsReached.contains) { affected.insert(key) }
+            for (artifact, h) in news.artifactChanges where pair.firstSuccess[artifact] != nil {
+                if known.commitTimes[h] != nil { affected.insert(key) } else { known.waitingForTime[h, default: []].insert(env) }
+            }
+        }
+        knowledge[event.service] = known
+        return affected
     }
 
     /// Creates the pair and, for a pipeline environment, the service's other pipeline pairs,
@@ -150,6 +168,7 @@ public struct Projection: Sendable {
         var added = false
         for k in keys where pairs.index(forKey: k) == nil {
             pairs[k] = PairState(key: k)
+            knowledge[k.service, default: ServiceKnowledge()].environments.append(k.environment)
             added = true
         }
         if added { sortedKeys = pairs.keys.sorted() }
@@ -165,13 +184,6 @@ public struct Projection: Sendable {
         return ApplyContext(
             commitTime: { known.commitTimes[$0] }, artifactChanges: { known.changes(of: $0) },
             previousFirstSuccess: previousLookup)
-    }
-
-    /// Remembers what a pair's deployment used, so that news about it reaches the pair.
-    mutating func register(_ effects: AppliedEffects, of key: PairKey) {
-        guard effects.usedArtifact != nil || !effects.usedCommits.isEmpty else { return }
-        knowledge[key.service, default: ServiceKnowledge()].use(
-            environment: key.environment, commits: effects.usedCommits, artifact: effects.usedArtifact)
     }
 
     // MARK: Reading

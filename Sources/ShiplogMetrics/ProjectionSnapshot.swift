@@ -214,21 +214,18 @@ extension ServiceKnowledge {
             for c in commits { w.fixed64(c) }
         }
         w.strings(environments)
-        w.int(commitUsers.count)
-        for c in commitUsers.keys.sorted() {
+        w.int(waitingForTime.count)
+        for c in waitingForTime.keys.sorted() {
             w.fixed64(c)
-            w.fixed64(commitUsers[c]!)
-        }
-        w.int(artifactUsers.count)
-        for a in artifactUsers.keys.sorted() {
-            w.string(a)
-            w.fixed64(artifactUsers[a]!)
+            w.strings(waitingForTime[c]!.sorted())
         }
     }
 
     init(decoding r: inout SnapshotReader) throws {
         self.init()
-        for _ in 0..<(try r.count()) { commitTimes[try r.fixed64()] = try r.int() }
+        let n = try r.count()
+        commitTimes.reserveCapacity(n)
+        for _ in 0..<n { commitTimes[try r.fixed64()] = try r.int() }
         for _ in 0..<(try r.count()) {
             let artifact = try r.string()
             var commits = Set<UInt64>()
@@ -236,8 +233,7 @@ extension ServiceKnowledge {
             artifactChanges[artifact] = commits
         }
         environments = try r.strings()
-        for _ in 0..<(try r.count()) { commitUsers[try r.fixed64()] = try r.fixed64() }
-        for _ in 0..<(try r.count()) { artifactUsers[try r.string()] = try r.fixed64() }
+        for _ in 0..<(try r.count()) { waitingForTime[try r.fixed64()] = Set(try r.strings()) }
     }
 }
 

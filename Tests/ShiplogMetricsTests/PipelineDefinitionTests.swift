@@ -32,6 +32,14 @@ import ShiplogStore
         return h
     }
 
+    /// The same, and the production manifest commit's merge is recorded: dev deployed the
+    /// image too, so dev ships cfg-b as well (0 min: merged after dev's deployment).
+    static var argoCDWithManifestMerge: History {
+        var h = argoCD
+        h.merged(50, commit: "cfg-b")
+        return h
+    }
+
     /// A commit's time is the earliest any event of the service states for it.
     static var earliestCommitTime: History {
         var h = History()
@@ -97,7 +105,7 @@ import ShiplogStore
     }
 
     static let histories: [(String, History)] = [
-        ("gha", githubActions), ("argo", argoCD), ("earliest", earliestCommitTime),
+        ("gha", githubActions), ("argo", argoCD), ("argoMerge", argoCDWithManifestMerge), ("earliest", earliestCommitTime),
         ("rollback", rollbackAfterAFailure), ("reported", incidentReportedTwice),
         ("nested", nestedEpisodes), ("identity", identity),
     ]
@@ -124,6 +132,15 @@ import ShiplogStore
         #expect(try Self.pair(m).leadTimes.map(\.seconds) == [80 * 60])
         #expect(try Self.pair(m).withoutLeadTime == 0)
         #expect(m.projection.pair("api", "staging")?.deployments == 0, "the build creates no deployment")
+    }
+
+    @Test func aCommitAddedToAnImageReachesEveryEnvironmentThatDeployedIt() async throws {
+        let (m, _, _) = try await ingest(Self.argoCDWithManifestMerge.events)
+        #expect(try Self.pair(m, "dev").leadTimes.map(\.seconds).sorted() == [0, 35 * 60])
+        #expect(try Self.pair(m).leadTimes.map(\.seconds).sorted() == [10 * 60, 80 * 60], "cfg-b: 60 − 50")
+        // The merge arrives first, the production sync last: dev is recomputed once it learns.
+        let late = try await ingest(Self.argoCDWithManifestMerge.events, order: [0, 1, 3, 2])
+        #expect(fingerprint(late.0.projection) == fingerprint(m.projection))
     }
 
     @Test func theEarliestStatedCommitTimeWins() async throws {
