@@ -104,7 +104,7 @@ public struct Explanation: Sendable {
         for changes in artifactChanges.values { for c in changes.keys { byHash[stableHash(c)] = c } }
         for stored in serviceEvents { for change in stored.event.shippedChanges { byHash[stableHash(change.commit)] = change.commit } }
         let hashedTimes = Dictionary(uniqueKeysWithValues: commitTimes.map { (stableHash($0.key), $0.value.0) })
-        let hashedArtifacts = artifactChanges.mapValues { Set($0.keys.map(stableHash)) }
+        let hashedArtifacts = artifactChanges.mapValues { $0.keys.map(stableHash) }
 
         // The environment before, for promotions: its first success of each artifact.
         var previousFirst: [String: (Int64, Ref)] = [:]

@@ -33,7 +33,7 @@ struct ApplyContext {
     /// The earliest time the service's events state for a commit (by `stableHash`).
     var commitTime: (UInt64) -> Int64?
     /// The commits known to be built into an artifact (by identity).
-    var artifactChanges: (String) -> Set<UInt64>
+    var artifactChanges: (String) -> [UInt64]
     /// When an artifact first succeeded in the previous pipeline environment; nil when this
     /// environment is first in the pipeline or not in it at all (no promotions into it).
     var previousFirstSuccess: ((String) -> Int64?)?

@@ -208,8 +208,8 @@ extension ServiceKnowledge {
         }
         w.int(artifactChanges.count)
         for a in artifactChanges.keys.sorted() {
-            w.string(a)
-            let commits = artifactChanges[a]!.sorted()
+            w.fixed64(a)
+            let commits = artifactChanges[a]!.all.sorted()
             w.int(commits.count)
             for c in commits { w.fixed64(c) }
         }
@@ -226,11 +226,15 @@ extension ServiceKnowledge {
         let n = try r.count()
         commitTimes.reserveCapacity(n)
         for _ in 0..<n { commitTimes[try r.fixed64()] = try r.int() }
-        for _ in 0..<(try r.count()) {
-            let artifact = try r.string()
-            var commits = Set<UInt64>()
-            for _ in 0..<(try r.count()) { commits.insert(try r.fixed64()) }
-            artifactChanges[artifact] = commits
+        let artifacts = try r.count()
+        artifactChanges.reserveCapacity(artifacts)
+        for _ in 0..<artifacts {
+            let artifact = try r.fixed64()
+            let n = try r.count()
+            guard n >= 1 else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+            var list = CommitList(try r.fixed64())
+            for _ in 1..<n { _ = list.insert(try r.fixed64()) }
+            artifactChanges[artifact] = list
         }
         environments = try r.strings()
         for _ in 0..<(try r.count()) { waitingForTime[try r.fixed64()] = Set(try r.strings()) }

@@ -10,8 +10,8 @@ import ShiplogModel
 struct ServiceKnowledge: Sendable {
     /// Commit → the earliest time any event of the service states for it.
     var commitTimes: [UInt64: Int64] = [:]
-    /// Artifact identity → the commits built into it.
-    var artifactChanges: [String: Set<UInt64>] = [:]
+    /// Artifact identity (by `stableHash`) → the commits built into it.
+    var artifactChanges: [UInt64: CommitList] = [:]
     /// The service's environments that have a pair.
     var environments: [String] = []
     /// Commits without a known time that were added to an artifact after these environments
@@ -43,16 +43,45 @@ struct ServiceKnowledge: Sendable {
             if let t = change.time { state(change.commit, t.nanoseconds) }
         }
         if event.type.tiesChangesToArtifact, !changes.isEmpty, let artifact = event.artifactIdentity {
+            let key = stableHash(artifact)
             for change in changes {
                 let h = stableHash(change.commit)
-                if artifactChanges[artifact, default: []].insert(h).inserted { news.artifactChanges.append((artifact, h)) }
+                let added: Bool
+                if artifactChanges[key] == nil {
+                    artifactChanges[key] = CommitList(h)
+                    added = true
+                } else {
+                    added = artifactChanges[key]!.insert(h)
+                }
+                if added { news.artifactChanges.append((artifact, h)) }
             }
         }
         return news
     }
 
     /// The changes a deployment of `artifact` ships besides its own.
-    func changes(of artifact: String) -> Set<UInt64> { artifactChanges[artifact] ?? [] }
+    func changes(of artifact: String) -> [UInt64] { artifactChanges[stableHash(artifact)]?.all ?? [] }
+}
+
+/// The commits of one artifact. Most artifacts are built from one commit, so the first is
+/// kept inline and a set is allocated only for a second (a log of a million deployments
+/// holds about as many artifacts).
+struct CommitList: Sendable, Equatable {
+    private(set) var first: UInt64
+    private(set) var rest: Set<UInt64>?
+
+    init(_ commit: UInt64) { first = commit }
+
+    /// Adds a commit; false when it was there.
+    mutating func insert(_ commit: UInt64) -> Bool {
+        if commit == first { return false }
+        if rest == nil { rest = [] }
+        return rest!.insert(commit).inserted
+    }
+
+    var all: [UInt64] { [first] + (rest.map(Array.init) ?? []) }
+
+    static func == (a: CommitList, b: CommitList) -> Bool { Set(a.all) == Set(b.all) }
 }
 
 extension ServiceKnowledge: Equatable {

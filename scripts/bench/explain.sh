@@ -8,21 +8,22 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/.build/release/shiplog}
 RUNS=${1:-10}
 W=${W:-$(mktemp -d /tmp/shiplog-explain.XXXXXX)}
-if [ ! -f "$W/e.db" ]; then
+DB=${DB:-$W/e.db}   # any 1M-event log of gen_events.py (startup.sh's base.db will do)
+if [ ! -f "$DB" ]; then
   python3 scripts/bench/gen_events.py 1000000 > "$W/e.ndjson"
-  "$BIN" events import --db "$W/e.db" "$W/e.ndjson" >/dev/null
+  "$BIN" events import --db "$DB" "$W/e.ndjson" >/dev/null
   rm -f "$W/e.ndjson"
 fi
-SERVICE=$(sqlite3 "$W/e.db" "SELECT service FROM events WHERE environment = 'production' LIMIT 1")
-echo "pair: $SERVICE/production, $(sqlite3 "$W/e.db" "SELECT count(*) FROM events WHERE service = '$SERVICE' AND environment = 'production'") events; service: $(sqlite3 "$W/e.db" "SELECT count(*) FROM events WHERE service = '$SERVICE'")"
+SERVICE=$(sqlite3 "$DB" "SELECT service FROM events WHERE environment = 'production' LIMIT 1")
+echo "pair: $SERVICE/production, $(sqlite3 "$DB" "SELECT count(*) FROM events WHERE service = '$SERVICE' AND environment = 'production'") events; service: $(sqlite3 "$DB" "SELECT count(*) FROM events WHERE service = '$SERVICE'")"
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 cli=()
 for _ in $(seq "$RUNS"); do
   s=$(date +%s%N)
-  "$BIN" explain --db "$W/e.db" --service "$SERVICE" --env production --window 90d --format json > "$W/x.json"
+  "$BIN" explain --db "$DB" --service "$SERVICE" --env production --window 90d --format json > "$W/x.json"
   cli+=($(( ($(date +%s%N) - s) / 1000000 )))
 done
-"$BIN" serve --db "$W/e.db" --port 0 --verify-interval 0 > "$W/out" 2> "$W/err" &
+"$BIN" serve --db "$DB" --port 0 --verify-interval 0 > "$W/out" 2> "$W/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 600); do grep -q listening "$W/out" && break; sleep 0.1; done
