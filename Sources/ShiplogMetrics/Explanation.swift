@@ -104,13 +104,18 @@ public struct Explanation: Sendable {
         for changes in artifactChanges.values { for c in changes.keys { byHash[stableHash(c)] = c } }
         for stored in serviceEvents { for change in stored.event.shippedChanges { byHash[stableHash(change.commit)] = change.commit } }
         let hashedTimes = Dictionary(uniqueKeysWithValues: commitTimes.map { (stableHash($0.key), $0.value.0) })
-        let hashedArtifacts = artifactChanges.mapValues { $0.keys.map(stableHash) }
+        var hashedArtifacts: [String: CommitList] = [:]
+        for (artifact, changes) in artifactChanges {
+            for c in changes.keys {
+                if hashedArtifacts[artifact] == nil { hashedArtifacts[artifact] = CommitList(stableHash(c)) } else { _ = hashedArtifacts[artifact]!.insert(stableHash(c)) }
+            }
+        }
 
         // The environment before, for promotions: its first success of each artifact.
         var previousFirst: [String: (Int64, Ref)] = [:]
         if let previous = pipeline.previous(environment) {
             var state = PairState(key: PairKey(service: service, environment: previous))
-            let context = ApplyContext(commitTime: { hashedTimes[$0] }, artifactChanges: { hashedArtifacts[$0] ?? [] }, previousFirstSuccess: nil)
+            let context = ApplyContext(commitTime: { hashedTimes[$0] }, artifactChanges: { hashedArtifacts[$0] }, previousFirstSuccess: nil)
             for stored in serviceEvents where stored.event.environment == previous {
                 let effects = state.apply(stored.event, sequence: stored.sequence, context: context)
                 for a in effects.newlySucceeded { previousFirst[a] = (stored.event.time!.nanoseconds, Ref(stored)) }
@@ -119,7 +124,7 @@ public struct Explanation: Sendable {
 
         var state = PairState(key: PairKey(service: service, environment: environment))
         let context = ApplyContext(
-            commitTime: { hashedTimes[$0] }, artifactChanges: { hashedArtifacts[$0] ?? [] },
+            commitTime: { hashedTimes[$0] }, artifactChanges: { hashedArtifacts[$0] },
             previousFirstSuccess: pipeline.previous(environment) == nil ? nil : { previousFirst[$0]?.0 })
         var deploymentRefs: [Ref] = []
         var failedBy: [Int: Ref] = [:]
@@ -139,7 +144,7 @@ public struct Explanation: Sendable {
             var candidates: [UInt64] = []
             if e.type == .deploymentSucceeded {
                 var all = Set(e.shippedChanges.map { stableHash($0.commit) })
-                if let a = e.artifactIdentity { all.formUnion(hashedArtifacts[a] ?? []) }
+                if let a = e.artifactIdentity { all.formUnion(hashedArtifacts[a]?.all ?? []) }
                 candidates = all.sorted().filter { !state.commitsReached.contains($0) }
             }
             let effects = state.apply(e, sequence: stored.sequence, context: context)

@@ -33,7 +33,7 @@ struct ApplyContext {
     /// The earliest time the service's events state for a commit (by `stableHash`).
     var commitTime: (UInt64) -> Int64?
     /// The commits known to be built into an artifact (by identity).
-    var artifactChanges: (String) -> [UInt64]
+    var artifactChanges: (String) -> CommitList?
     /// When an artifact first succeeded in the previous pipeline environment; nil when this
     /// environment is first in the pipeline or not in it at all (no promotions into it).
     var previousFirstSuccess: ((String) -> Int64?)?
@@ -149,6 +149,7 @@ public struct PairState: Sendable, Equatable {
         case .deploymentStarted, .changeMerged, .artifactPublished:
             break
         case .deploymentSucceeded, .deploymentFailed, .deploymentRolledBack:
+            let identity = event.artifactIdentity
             let isRework = event.hotfix || event.type == .deploymentRolledBack
                 || (event.type == .deploymentSucceeded && !openIncidents.isEmpty)
             // The deployment a rollback rolls back from: the last one, when it was live.
@@ -172,13 +173,13 @@ public struct PairState: Sendable, Equatable {
             if event.type != .deploymentFailed {
                 liveIndex = index
                 liveVersion = event.version
-                liveArtifact = event.artifactIdentity
+                liveArtifact = identity
                 if let a = liveArtifact, firstLive[a] == nil { firstLive[a] = t }
             }
             if event.type == .deploymentSucceeded {
                 if let v = event.version { succeededVersions.insert(v) }
-                recordLeadTime(event, at: t, context: context)
-                if let artifact = event.artifactIdentity, firstSuccess[artifact] == nil {
+                recordLeadTime(event, identity: identity, at: t, context: context)
+                if let artifact = identity, firstSuccess[artifact] == nil {
                     firstSuccess[artifact] = t
                     effects.newlySucceeded.append(artifact)
                     if let previous = context.previousFirstSuccess {
@@ -253,12 +254,16 @@ public struct PairState: Sendable, Equatable {
 
     /// One sample per change reaching this environment for the first time: the deployment's
     /// own changes and those known for its artifact, each with the earliest time stated for it.
-    mutating func recordLeadTime(_ event: Event, at t: Int64, context: ApplyContext) {
-        var commits = Set(event.shippedChanges.map { stableHash($0.commit) })
-        if let artifact = event.artifactIdentity { commits.formUnion(context.artifactChanges(artifact)) }
-        let ordered = commits.sorted()
+    mutating func recordLeadTime(_ event: Event, identity: String?, at t: Int64, context: ApplyContext) {
+        // Own and inherited commits, in a fixed order, each once (a sorted small array).
+        var commits: [UInt64] = []
+        for change in event.shippedChanges { commits.append(stableHash(change.commit)) }
+        if let identity { context.artifactChanges(identity)?.append(to: &commits) }
+        commits.sort()
+        var previous: UInt64? = nil
         var anyKnown = false
-        for commit in ordered {
+        for commit in commits where commit != previous {
+            previous = commit
             let committed = context.commitTime(commit)
             if committed != nil { anyKnown = true }
             if commitsReached.insert(commit).inserted, let committed {

@@ -135,24 +135,25 @@ public struct Projection: Sendable {
     /// shipped, or an artifact they deployed that gained a commit with a known time.
     mutating func learn(from event: Event) -> Set<PairKey> {
         let news = knowledge[event.service, default: ServiceKnowledge()].learn(from: event)
-        guard !news.isEmpty else { return [] }
+        guard !news.isEmpty, let index = knowledge.index(forKey: event.service) else { return [] }
         var affected = Set<PairKey>()
-        var known = knowledge[event.service]!
-        knowledge[event.service] = nil  // changed in place below, without a copy
         for h in news.commitTimes {
-            if let waiting = known.waitingForTime.removeValue(forKey: h) {
+            if let waiting = knowledge.values[index].waitingForTime.removeValue(forKey: h) {
                 for env in waiting { affected.insert(PairKey(service: event.service, environment: env)) }
             }
         }
-        for env in known.environments {
+        for env in knowledge.values[index].environments {
             let key = PairKey(service: event.service, environment: env)
             guard let pair = pairs[key] else { continue }
             if news.commitTimes.contains(where: pair.commitsReached.contains) { affected.insert(key) }
             for (artifact, h) in news.artifactChanges where pair.firstSuccess[artifact] != nil {
-                if known.commitTimes[h] != nil { affected.insert(key) } else { known.waitingForTime[h, default: []].insert(env) }
+                if knowledge.values[index].commitTimes[h] != nil {
+                    affected.insert(key)
+                } else {
+                    knowledge.values[index].waitingForTime[h, default: []].insert(env)
+                }
             }
         }
-        knowledge[event.service] = known
         return affected
     }
 
@@ -182,7 +183,7 @@ public struct Projection: Sendable {
             previousLookup = { previousSuccess[$0] }
         }
         return ApplyContext(
-            commitTime: { known.commitTimes[$0] }, artifactChanges: { known.changes(of: $0) },
+            commitTime: { known.commitTimes[$0] }, artifactChanges: { known.artifactChanges[stableHash($0)] },
             previousFirstSuccess: previousLookup)
     }
 

@@ -47,11 +47,11 @@ struct ServiceKnowledge: Sendable {
             for change in changes {
                 let h = stableHash(change.commit)
                 let added: Bool
-                if artifactChanges[key] == nil {
+                if let i = artifactChanges.index(forKey: key) {
+                    added = artifactChanges.values[i].insert(h)
+                } else {
                     artifactChanges[key] = CommitList(h)
                     added = true
-                } else {
-                    added = artifactChanges[key]!.insert(h)
                 }
                 if added { news.artifactChanges.append((artifact, h)) }
             }
@@ -59,8 +59,6 @@ struct ServiceKnowledge: Sendable {
         return news
     }
 
-    /// The changes a deployment of `artifact` ships besides its own.
-    func changes(of artifact: String) -> [UInt64] { artifactChanges[stableHash(artifact)]?.all ?? [] }
 }
 
 /// The commits of one artifact. Most artifacts are built from one commit, so the first is
@@ -80,6 +78,12 @@ struct CommitList: Sendable, Equatable {
     }
 
     var all: [UInt64] { [first] + (rest.map(Array.init) ?? []) }
+
+    /// Appends the commits to `list`, without allocating for the common single one.
+    func append(to list: inout [UInt64]) {
+        list.append(first)
+        if let rest { list.append(contentsOf: rest) }
+    }
 
     static func == (a: CommitList, b: CommitList) -> Bool { Set(a.all) == Set(b.all) }
 }
