@@ -17,6 +17,16 @@ public struct EventValidationError: Error, Sendable, Hashable, CustomStringConve
     public var index: Int?
     public var errors: [FieldError]
 
+    /// A batch's answer lists at most this many bad events (and counts the rest), so one
+    /// body of a million bad items cannot make an error body many times its own size.
+    public static let reportLimit = 100
+
+    /// The summary of a batch with `bad` invalid items out of `total`.
+    public static func batchSummary(_ bad: Int, of total: Int, items: String) -> String {
+        "\(bad) of \(total) \(items) are invalid; nothing was written"
+            + (bad > reportLimit ? "; the first \(reportLimit) are listed" : "")
+    }
+
     public init(index: Int? = nil, errors: [FieldError]) {
         self.index = index
         self.errors = errors

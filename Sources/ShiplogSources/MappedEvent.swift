@@ -64,11 +64,14 @@ public struct SourceBatch: Sendable {
     ) -> Result<SourceBatch, SourceError> {
         var events: [PreparedEvent] = []
         var errors: [EventValidationError] = []
+        var bad = 0
         for item in mapped {
             switch Event.validate(item.json, now: receivedAt) {
             case .success(let event):
                 events.append(PreparedEvent(event, raw: item.raw, format: format, receivedAt: receivedAt))
             case .failure(var error):
+                bad += 1
+                guard errors.count < EventValidationError.reportLimit else { continue }
                 error.index = item.index
                 error.errors = error.errors.map { e in
                     let root = String(e.field.prefix { $0 != "." && $0 != "[" })
@@ -79,9 +82,10 @@ public struct SourceBatch: Sendable {
             }
         }
         if !errors.isEmpty {
-            let summary = errors.count == 1
+            let summary = bad == 1
                 ? "the \(format.rawValue) payload does not make a valid event: \(errors[0].description)"
-                : "\(errors.count) of \(mapped.count) \(format.rawValue) items do not make valid events; nothing was written"
+                : "\(bad) of \(mapped.count) \(format.rawValue) items do not make valid events; nothing was written"
+                    + (bad > EventValidationError.reportLimit ? "; the first \(EventValidationError.reportLimit) are listed" : "")
             return .failure(SourceError(summary, field: errors.first?.errors.first?.field, events: errors))
         }
         return .success(SourceBatch(events: events, skipped: skipped))
@@ -136,19 +140,22 @@ func assemble(_ items: [(index: Int?, outcome: ItemOutcome)], format: SourceForm
     var mapped: [MappedEvent] = []
     var skipped: [SkippedItem] = []
     var invalid: [EventValidationError] = []
+    var bad = 0
     for (index, outcome) in items {
         switch outcome {
         case .event(var e):
             e.index = index
             mapped.append(e)
         case .skipped(let reason): skipped.append(SkippedItem(index: index, reason: reason))
-        case .invalid(let errors): invalid.append(EventValidationError(index: index, errors: errors))
+        case .invalid(let errors):
+            bad += 1
+            if invalid.count < EventValidationError.reportLimit { invalid.append(EventValidationError(index: index, errors: errors)) }
         }
     }
     if !invalid.isEmpty {
-        let summary = invalid.count == 1 && items.count == 1
+        let summary = bad == 1 && items.count == 1
             ? "invalid \(format.rawValue) payload: \(invalid[0].description)"
-            : "\(invalid.count) of \(items.count) \(format.rawValue) items are invalid; nothing was written"
+            : EventValidationError.batchSummary(bad, of: items.count, items: "\(format.rawValue) items")
         return .failure(SourceError(summary, field: invalid.first?.errors.first?.field, events: items.count == 1 ? [] : invalid))
     }
     return SourceBatch.prepare(mapped, skipped: skipped, format: format, receivedAt: receivedAt)

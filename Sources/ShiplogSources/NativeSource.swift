@@ -58,6 +58,7 @@ public enum NativeSource {
         var prepared: [PreparedEvent] = []
         prepared.reserveCapacity(pieces.count)
         var errors: [EventValidationError] = []
+        var bad = 0
         let single = framing == .json && pieces.count == 1 && body.first(where: { !isWhitespace($0) }) != UInt8(ascii: "[")
         for (index, piece) in pieces.enumerated() {
             let json: JSONValue
@@ -68,23 +69,27 @@ public enum NativeSource {
                 if single, framing == .json, error.reason.contains("after the JSON value") {
                     message += " (several events? send an array, or NDJSON with Content-Type: application/x-ndjson)"
                 }
-                errors.append(EventValidationError(index: single ? nil : index, errors: [FieldError(field: "", message: message)]))
+                bad += 1
+                if errors.count < EventValidationError.reportLimit {
+                    errors.append(EventValidationError(index: single ? nil : index, errors: [FieldError(field: "", message: message)]))
+                }
                 continue
             }
             switch Event.validate(json, now: receivedAt) {
             case .success(let event):
-                if errors.isEmpty {
+                if bad == 0 {
                     prepared.append(PreparedEvent(event, raw: Array(piece), format: format, receivedAt: receivedAt))
                 }
             case .failure(var e):
+                bad += 1
                 e.index = single ? nil : index
-                errors.append(e)
+                if errors.count < EventValidationError.reportLimit { errors.append(e) }
             }
         }
         if !errors.isEmpty {
             let summary = single
                 ? "invalid event: " + errors[0].errors.map(\.description).joined(separator: "; ")
-                : "\(errors.count) of \(pieces.count) events are invalid; nothing was written"
+                : EventValidationError.batchSummary(bad, of: pieces.count, items: "events")
             return .failure(SourceError(summary, field: errors.first?.errors.first?.field, events: errors))
         }
         return .success(prepared)

@@ -110,6 +110,22 @@ import ShiplogModel
         #expect(report.stderr.contains("3650d"), "\(report.stderr)")
     }
 
+    /// A body of many bad items gets an answer of bounded size: the first 100 and a count.
+    @Test func manyBadEventsGetABoundedAnswer() async throws {
+        let server = try ServerProcess(db: db)
+        let body = "[" + Array(repeating: "{}", count: 300_000).joined(separator: ",") + "]"
+        #expect(body.utf8.count < 1 << 20)
+        let r = try await http("POST", server.baseURL + "/api/v1/events", body: body)
+        #expect(r.status == 400)
+        #expect(r.body["error"]?.stringValue == "300000 of 300000 events are invalid; nothing was written; the first 100 are listed")
+        let indices = Set((r.body["events"]?.arrayValue ?? []).compactMap { $0["index"]?.intValue })
+        #expect(indices == Set(0..<100))
+        #expect(r.text.utf8.count < 64 * 1024, "\(r.text.utf8.count) bytes")
+        let few = try await http("POST", server.baseURL + "/api/v1/events", body: "[{}, \(event("ok"))]")
+        #expect(few.body["error"]?.stringValue == "1 of 2 events are invalid; nothing was written")
+        #expect(rowCount(db) == 0)
+    }
+
     @Test func bodyLimitIsConfigurable() async throws {
         let server = try ServerProcess(db: db, arguments: ["--max-body", "2048"])
         let big = "[" + (0..<40).map { event("x\($0)") }.joined(separator: ",") + "]"
