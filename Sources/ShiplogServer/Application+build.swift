@@ -45,9 +45,14 @@ public struct ServerConfiguration: Sendable {
         }
         if snapshotEvery < 0 { throw ConfigurationError("--snapshot-every must be 0 (off) or a number of events") }
         if maxBodyBytes < 1024 { throw ConfigurationError("--max-body must be at least 1024 bytes") }
-        if let t = writeToken, t.isEmpty { throw ConfigurationError("the write token is empty") }
-        if let t = readToken, t.isEmpty { throw ConfigurationError("the read token is empty") }
-        if let s = githubSecret, s.isEmpty { throw ConfigurationError("the GitHub webhook secret is empty") }
+        for (secret, name) in [(writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret")] {
+            guard let secret else { continue }
+            if secret.isEmpty { throw ConfigurationError("the \(name) is empty") }
+            // A token read from a file or a Secret often keeps its newline; no client could send it.
+            if secret.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
+                throw ConfigurationError("the \(name) contains whitespace or control characters (a trailing newline from a file?); remove them")
+            }
+        }
         for label in [alertLabels.service, alertLabels.environment] where label.isEmpty {
             throw ConfigurationError("the Alertmanager label names must not be empty")
         }

@@ -126,6 +126,19 @@ import ShiplogModel
         #expect(rowCount(db) == 0)
     }
 
+    /// A token with a stray newline or space would start a server that refuses every write.
+    @Test func aTokenWithWhitespaceIsRefusedAtStart() throws {
+        for (flag, value) in [("--write-token", "wt\n"), ("--read-token", " rt"), ("--github-secret", "s 3")] {
+            let r = try shiplog(["serve", "--db", db, "--port", "0", flag, value])
+            #expect(r.status != 0, "\(flag)")
+            #expect(r.stderr.contains("whitespace"), "\(flag): \(r.stderr)")
+        }
+        let env = try shiplog(["serve", "--db", db, "--port", "0"], environment: ["SHIPLOG_WRITE_TOKEN": "wt\n"])
+        #expect(env.status != 0)
+        #expect(env.stderr.contains("write token contains whitespace"), "\(env.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db), "refused before the database is created")
+    }
+
     @Test func bodyLimitIsConfigurable() async throws {
         let server = try ServerProcess(db: db, arguments: ["--max-body", "2048"])
         let big = "[" + (0..<40).map { event("x\($0)") }.joined(separator: ",") + "]"
