@@ -32,9 +32,8 @@ struct EventsImport: AsyncParsableCommand {
         let input = try readInput()
         let lines = Self.numberedLines(input)
         guard !lines.isEmpty else { throw CLIError("\(file): no events (expected one JSON event per line)") }
-        let events = try await Self.validate(lines, input: input)
+        let (events, rows) = try await Self.validate(lines, input: input)
         let store = try log.openLog()
-        let rows = Set(events.indices.filter { Self.isRowLine(input[lines[$0].range]) })
         if let conflict = try store.firstConflict(in: events, exact: { rows.contains($0) }) {
             guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
             throw CLIError("line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written")
@@ -64,26 +63,16 @@ struct EventsImport: AsyncParsableCommand {
         return Array(data)
     }
 
-    /// A native event, or a row of an export or of `events list --format ndjson`.
-    static func prepare(_ bytes: ArraySlice<UInt8>, now: Timestamp) -> Result<PreparedEvent, EventValidationError> {
+    /// A native event, or a row of an export or of `events list --format ndjson` (`isRow`).
+    static func prepare(_ bytes: ArraySlice<UInt8>, now: Timestamp) -> Result<(event: PreparedEvent, isRow: Bool), EventValidationError> {
         let json: JSONValue
         do {
             json = try JSONValue.parse(bytes)
         } catch {
             return .failure(EventValidationError(errors: [FieldError(field: "", message: error.description)]))
         }
-        if ExportedRow.isRow(json) { return ExportedRow.prepare(json) }
-        return Event.validate(json, now: now).map { PreparedEvent($0, raw: Array(bytes), format: .native, receivedAt: now) }
-    }
-
-    /// Whether a line is a row (it has an `event` member) rather than a native event.
-    static func isRowLine(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let key = Array(#""event""#.utf8)
-        guard bytes.count >= key.count,
-            bytes.indices.dropLast(key.count - 1).contains(where: { bytes[$0..<$0 + key.count].elementsEqual(key) }),
-            let json = try? JSONValue.parse(bytes)
-        else { return false }
-        return ExportedRow.isRow(json)
+        if ExportedRow.isRow(json) { return ExportedRow.prepare(json).map { ($0, true) } }
+        return Event.validate(json, now: now).map { (PreparedEvent($0, raw: Array(bytes), format: .native, receivedAt: now), false) }
     }
 
     /// The chain hash the last line states, when it is a row of an export.
@@ -107,12 +96,13 @@ struct EventsImport: AsyncParsableCommand {
         return result
     }
 
-    /// Validates every line, on every core; throws listing the bad lines.
-    static func validate(_ lines: [(number: Int, range: Range<Int>)], input: [UInt8]) async throws -> [PreparedEvent] {
+    /// Validates every line, on every core; throws listing the bad lines. `rows`: the indices
+    /// of the lines that are rows of an export (their ids must hold the same stored event).
+    static func validate(_ lines: [(number: Int, range: Range<Int>)], input: [UInt8]) async throws -> (events: [PreparedEvent], rows: Set<Int>) {
         let now = Timestamp.now()
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let chunk = (lines.count + workers - 1) / workers
-        let results = await withTaskGroup(of: (Int, [PreparedEvent], [String]).self) { group in
+        let results = await withTaskGroup(of: (Int, [PreparedEvent], [String], [Int]).self) { group in
             for w in 0..<workers {
                 let range = (w * chunk)..<min(lines.count, (w + 1) * chunk)
                 if range.isEmpty { continue }
@@ -120,19 +110,22 @@ struct EventsImport: AsyncParsableCommand {
                     var prepared: [PreparedEvent] = []
                     prepared.reserveCapacity(range.count)
                     var errors: [String] = []
+                    var rows: [Int] = []
                     for i in range {
                         let (number, bytes) = (lines[i].number, input[lines[i].range])
                         switch Self.prepare(bytes, now: now) {
-                        case .success(let p): if errors.isEmpty { prepared.append(p) }
+                        case .success(let p):
+                            if errors.isEmpty { prepared.append(p.event) }
+                            if p.isRow { rows.append(i) }
                         case .failure(let e):
                             if errors.count < 20 { errors.append("line \(number): " + e.errors.map(\.description).joined(separator: "; ")) }
                             else if errors.count == 20 { errors.append("…") }
                         }
                     }
-                    return (w, prepared, errors)
+                    return (w, prepared, errors, rows)
                 }
             }
-            var all: [(Int, [PreparedEvent], [String])] = []
+            var all: [(Int, [PreparedEvent], [String], [Int])] = []
             for await r in group { all.append(r) }
             return all.sorted { $0.0 < $1.0 }
         }
@@ -153,7 +146,7 @@ struct EventsImport: AsyncParsableCommand {
                 seen[e.id] = (i, e.contentDigest)
             }
         }
-        return events
+        return (events, Set(results.flatMap(\.3)))
     }
 }
 
