@@ -45,6 +45,7 @@ enum MetricsRenderer {
     ]
 
     static func renderDORA(_ projection: inout Projection, into w: inout ExpositionWriter, now: Int64) {
+        projection.sortKeys()
         let keys = projection.sortedKeys
         var staticChunks: [[String]] = []
         var windowChunks: [[String]] = []

@@ -41,8 +41,15 @@ public typealias PairLoader = (PairKey) throws -> [StoredEvent]
 public struct Projection: Sendable {
     public let pipeline: Pipeline
     public internal(set) var pairs: [PairKey: PairState] = [:]
-    /// Pairs in label order, for stable exposition.
-    public internal(set) var sortedKeys: [PairKey] = []
+    /// Pairs in label order, for stable exposition: the sorted ones plus those created since
+    /// the last `sortKeys()`. A new pair costs an append; sorting waits for a reader, so that
+    /// a body of thousands of new services does not re-sort every key once per service.
+    var orderedKeys: [PairKey] = []
+    var unorderedKeys: [PairKey] = []
+    /// Every pair, in label order.
+    public var sortedKeys: [PairKey] {
+        unorderedKeys.isEmpty ? orderedKeys : Self.merged(orderedKeys, unorderedKeys)
+    }
     /// Per service: commit times and artifacts' changes (see `ServiceKnowledge`).
     var knowledge: [String: ServiceKnowledge] = [:]
     /// How many pairs were recomputed because of late events (for tests and self-metrics).
@@ -157,6 +164,15 @@ public struct Projection: Sendable {
         return affected
     }
 
+    /// The pairs an event belongs to once applied: its own, and for a pipeline environment its
+    /// service's other pipeline pairs (see `ensurePairs`); none for an event of no pair.
+    public func pairKeys(for event: Event) -> [PairKey] {
+        guard PairState.belongsToPair(event.type), let environment = event.environment else { return [] }
+        let key = PairKey(service: event.service, environment: environment)
+        guard pipeline.index(of: environment) != nil else { return [key] }
+        return pipeline.environments.map { PairKey(service: event.service, environment: $0) }
+    }
+
     /// Creates the pair and, for a pipeline environment, the service's other pipeline pairs,
     /// so that every figure (and every pending promotion) has its series from the start.
     mutating func ensurePairs(for key: PairKey) {
@@ -166,13 +182,33 @@ public struct Projection: Sendable {
         if pipeline.index(of: key.environment) != nil {
             keys += pipeline.environments.map { PairKey(service: key.service, environment: $0) }
         }
-        var added = false
         for k in keys where pairs.index(forKey: k) == nil {
             pairs[k] = PairState(key: k)
+            unorderedKeys.append(k)
             knowledge[k.service, default: ServiceKnowledge()].environments.append(k.environment)
-            added = true
         }
-        if added { sortedKeys = pairs.keys.sorted() }
+    }
+
+    /// Sorts the pairs created since the last call into `sortedKeys`: O(k log k + n) for k
+    /// new pairs among n. Readers that hold the projection a while (the exposition, copies
+    /// handed out) call it first.
+    public mutating func sortKeys() {
+        guard !unorderedKeys.isEmpty else { return }
+        orderedKeys = Self.merged(orderedKeys, unorderedKeys)
+        unorderedKeys = []
+    }
+
+    static func merged(_ sorted: [PairKey], _ new: [PairKey]) -> [PairKey] {
+        let new = new.sorted()
+        var out: [PairKey] = []
+        out.reserveCapacity(sorted.count + new.count)
+        var i = 0, j = 0
+        while i < sorted.count, j < new.count {
+            if sorted[i] < new[j] { out.append(sorted[i]); i += 1 } else { out.append(new[j]); j += 1 }
+        }
+        out += sorted[i...]
+        out += new[j...]
+        return out
     }
 
     func makeContext(for key: PairKey) -> ApplyContext {

@@ -46,8 +46,9 @@ extension Projection {
         w.strings(pipeline.environments)
         w.int(lastSequence)
         w.int(recomputations)
-        w.int(sortedKeys.count)
-        for key in sortedKeys { pairs[key]!.encode(into: &w) }
+        let keys = sortedKeys
+        w.int(keys.count)
+        for key in keys { pairs[key]!.encode(into: &w) }
         w.int(knowledge.count)
         for service in knowledge.keys.sorted() {
             w.string(service)
@@ -78,7 +79,7 @@ extension Projection {
             let state = try PairState(decoding: &r)
             pairs[state.key] = state
         }
-        sortedKeys = pairs.keys.sorted()
+        orderedKeys = pairs.keys.sorted()
         for _ in 0..<(try r.count()) {
             let service = try r.string()
             knowledge[service] = try ServiceKnowledge(decoding: &r)

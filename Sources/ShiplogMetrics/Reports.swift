@@ -72,9 +72,13 @@ extension Projection {
     /// Per service: the live version in each pipeline environment and what waits to be promoted.
     public func status(now: Int64) -> JSONValue {
         var services: [JSONValue] = []
+        var others: [String: [String]] = [:]
+        for key in sortedKeys where pipeline.index(of: key.environment) == nil {
+            others[key.service, default: []].append(key.environment)
+        }
         for service in self.services {
             var environments: [JSONValue] = []
-            let envs = pipeline.environments + sortedKeys.filter { $0.service == service && pipeline.index(of: $0.environment) == nil }.map(\.environment)
+            let envs = pipeline.environments + (others[service] ?? [])
             for env in envs {
                 let key = PairKey(service: service, environment: env)
                 guard let p = pairs[key] else { continue }

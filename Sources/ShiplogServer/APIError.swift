@@ -1,21 +1,24 @@
 import Hummingbird
 import ShiplogModel
 
-/// An error answered as JSON: `{"error": "…", "field": "…", "events": [{"index": 2, "field": …, "message": …}]}`.
+/// An error answered as JSON: `{"error": "…", "field": "…", "limit": 10000, "events": [{"index": 2, "field": …, "message": …}]}`.
 public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var message: String
     public var field: String?
     public var events: [EventValidationError]
     public var headers: HTTPFields
+    /// The limit a refused request went beyond (`--max-pairs`), when one did.
+    public var limit: Int?
 
     public init(
         _ status: HTTPResponse.Status, _ message: String, field: String? = nil,
-        events: [EventValidationError] = [], headers: HTTPFields = [:]
+        events: [EventValidationError] = [], headers: HTTPFields = [:], limit: Int? = nil
     ) {
         self.status = status
         self.message = message
         self.field = field
+        self.limit = limit
         self.events = events
         self.headers = headers
     }
@@ -23,6 +26,7 @@ public struct APIError: HTTPResponseError, Sendable {
     public var jsonValue: JSONValue {
         var members: [(String, JSONValue)] = [("error", .string(message))]
         if let field { members.append(("field", .string(field))) }
+        if let limit { members.append(("limit", .number(String(limit)))) }
         if !events.isEmpty {
             var details: [JSONValue] = []
             for event in events {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import ShiplogMetrics
@@ -15,6 +16,13 @@ public struct ServerConfiguration: Sendable {
     /// Accept unauthenticated writes on a non-loopback address.
     public var insecure = false
     public var maxBodyBytes = 1 << 20
+    /// The most (service, environment) pairs events over HTTP may create; nil: no limit.
+    public var maxPairs: Int? = 10_000
+    /// Deadlines for a request's headers and body, and for an idle connection.
+    public var timeouts = ConnectionTimeouts()
+    /// The most connections open at once; more wait in the listen queue. Capped below the
+    /// process's descriptor limit so that the log's files and new probes still find one.
+    public var maxConnections = 1_000
     /// The secret GitHub signs webhook bodies with (`X-Hub-Signature-256`).
     public var githubSecret: String?
     /// How often the hash chain and schema are checked for `shiplog_event_log_verified`; nil: never.
@@ -45,6 +53,12 @@ public struct ServerConfiguration: Sendable {
         }
         if snapshotEvery < 0 { throw ConfigurationError("--snapshot-every must be 0 (off) or a number of events") }
         if maxBodyBytes < 1024 { throw ConfigurationError("--max-body must be at least 1024 bytes") }
+        if let maxPairs, maxPairs < 1 { throw ConfigurationError("--max-pairs must be at least 1 (or 0 for no limit)") }
+        if maxConnections < 1 { throw ConfigurationError("--max-connections must be at least 1") }
+        for (span, name) in [(timeouts.header, "--header-timeout"), (timeouts.body, "--body-timeout"), (timeouts.idle, "--idle-timeout")]
+        where span < .seconds(1) || span > .seconds(86_400) {
+            throw ConfigurationError("\(name) must be from 1s to 1d")
+        }
         for (secret, name) in [(writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret")] {
             guard let secret else { continue }
             if secret.isEmpty { throw ConfigurationError("the \(name) is empty") }
@@ -56,6 +70,30 @@ public struct ServerConfiguration: Sendable {
         for label in [alertLabels.service, alertLabels.environment] where label.isEmpty {
             throw ConfigurationError("the Alertmanager label names must not be empty")
         }
+    }
+}
+
+extension ServerConfiguration {
+    /// Descriptors kept back from connections: the log's files, the event loops, the listen
+    /// socket and what the libraries open.
+    static let reservedDescriptors = 128
+
+    /// `maxConnections`, lowered to what a limit of `descriptors` open files leaves.
+    func connectionCap(descriptors: Int) -> Int {
+        max(1, min(maxConnections, descriptors - Self.reservedDescriptors))
+    }
+
+    /// Raises the soft limit on open descriptors (RLIMIT_NOFILE) to the hard one, as far as
+    /// 1,048,576, and returns the soft limit then in force.
+    static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = min(limit.rlim_max, 1 << 20)
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
     }
 }
 
@@ -94,6 +132,7 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
     let router = buildRouter(configuration: configuration, log: log, metrics: metrics, logger: logger)
+    metrics.pairLimit = configuration.maxPairs
     var services: [any Service] = []
     if let interval = configuration.verifyInterval {
         services.append(PeriodicVerification(log: log, metrics: metrics, interval: interval, logger: logger))
@@ -106,9 +145,20 @@ public func buildApplication(
             store: store, metrics: metrics, every: configuration.snapshotEvery,
             checkInterval: configuration.snapshotCheckInterval, logger: logger))
     }
+    let descriptors = ServerConfiguration.raiseDescriptorLimit()
+    let connections = configuration.connectionCap(descriptors: descriptors)
+    if connections < configuration.maxConnections {
+        logger.warning("fewer connections than --max-connections: the descriptor limit leaves room for \(connections)", metadata: [
+            "max_connections": "\(configuration.maxConnections)", "nofile": "\(descriptors)",
+        ])
+    }
+    let timeouts = configuration.timeouts
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "shiplog"),
+        server: HTTPServerBuilder { responder in DeadlineHTTP1Channel(responder: responder, timeouts: timeouts) },
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "shiplog",
+            availableConnectionsDelegate: MaximumAvailableConnections(connections)),
         services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

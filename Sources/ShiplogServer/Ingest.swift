@@ -66,10 +66,18 @@ public struct Ingest: Sendable {
     /// Appends durably and answers: 201 when anything was written, 200 when every event was
     /// a duplicate, 409 on a conflicting id. A lone object gets a lone result.
     func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [JSONValue] = []) async throws -> Response {
+        let reservation: MetricsService.PairReservation
+        do {
+            reservation = try metrics.reservePairs(for: events.map(\.event))
+        } catch let error as MetricsService.PairLimitExceeded {
+            rejected(format, count: events.count)
+            throw APIError(.unprocessableContent, error.description, field: "service", limit: error.limit)
+        }
         let outcomes: [AppendOutcome]
         do {
             outcomes = try await log.append(events)
         } catch let error as AppendError {
+            metrics.release(reservation)
             metrics.countIngest(source: format, outcome: .conflict, count: events.count)
             switch error {
             case let .conflict(index, id, existing):
@@ -77,6 +85,9 @@ public struct Ingest: Sendable {
                 if !single { e.events = [EventValidationError(index: index, errors: [FieldError(field: "id", message: "already recorded with different content")])] }
                 throw e
             }
+        } catch {
+            metrics.release(reservation)
+            throw error
         }
         var created: [StoredEvent] = []
         for (event, outcome) in zip(events, outcomes) where !outcome.isDuplicate {
@@ -87,7 +98,9 @@ public struct Ingest: Sendable {
         // The events are durable; the projection follows. A failure here (the log unreadable
         // for a late event's recomputation) is logged, and the answer stays a success.
         do {
-            try metrics.apply(created)
+            // Off the cooperative threads: a large batch holds the projection's lock a while,
+            // and requests that wait for it must not starve the others (health probes).
+            try await offloaded { [metrics, created] in try metrics.apply(created) }
         } catch {
             projectionFailed(error)
         }

@@ -31,7 +31,10 @@ public enum GitHubSource {
 
     /// - Parameters:
     ///   - event: the `X-GitHub-Event` header.
-    ///   - delivery: the `X-GitHub-Delivery` header; the idempotency key (GitHub keeps it on redelivery).
+    ///   - delivery: the `X-GitHub-Delivery` header. It is not signed, so the idempotency key
+    ///     comes from the body the signature covers: the deployment's id, or the deployment
+    ///     status's id and state. A signed body sent again under any delivery id is a
+    ///     duplicate. Only a body without those ids falls back to the delivery.
     public static func decode(_ body: [UInt8], event: String?, delivery: String?, receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
         guard let event, !event.isEmpty else {
             return .failure(SourceError("the X-GitHub-Event header is missing; this route takes GitHub webhooks", field: "X-GitHub-Event"))
@@ -56,8 +59,8 @@ public enum GitHubSource {
             return .skipped("deployment action \(action) is not recorded")
         }
         var event = MappedEvent(type: .deploymentStarted, raw: raw)
-        let key = delivery ?? deployment["id"].map { "deployment-\($0.compactJSON())" }
-        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: "X-GitHub-Delivery")
+        let key = deployment["id"].map { "deployment-\($0.compactJSON())" } ?? delivery
+        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: deployment["id"] != nil ? "deployment.id" : "X-GitHub-Delivery")
         event.set("time", deployment.string(at: "created_at"), from: "deployment.created_at")
         event.set("actor", deployment.string(at: "creator.login") ?? json.string(at: "sender.login"), from: "deployment.creator.login")
         event.set("message", deployment.string(at: "description"), from: "deployment.description")
@@ -85,8 +88,8 @@ public enum GitHubSource {
             return .invalid([FieldError(field: "deployment_status.state", message: "unknown state \"\(state)\"")])
         }
         var event = MappedEvent(type: type, raw: raw)
-        let key = delivery ?? status["id"].map { "deployment-status-\($0.compactJSON())" }
-        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: "X-GitHub-Delivery")
+        let key = status["id"].map { "deployment-status-\($0.compactJSON())-\(state)" } ?? delivery
+        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: status["id"] != nil ? "deployment_status.id" : "X-GitHub-Delivery")
         event.set("time", status.string(at: "created_at") ?? status.string(at: "updated_at"), from: "deployment_status.created_at")
         event.set("actor", status.string(at: "creator.login") ?? json.string(at: "sender.login"), from: "deployment_status.creator.login")
         event.set("url", status.string(at: "log_url") ?? status.string(at: "target_url"), from: "deployment_status.log_url")

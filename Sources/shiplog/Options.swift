@@ -59,3 +59,11 @@ func interval(_ text: String, option: String, like examples: String) throws -> D
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// A connection deadline: a span from 1s to 1d, like 10s or 2m.
+func timeout(_ text: String, option: String) throws -> Duration {
+    guard let span = TimeSpan(text), span.seconds >= 1, span.seconds <= 86_400 else {
+        throw CLIError("\(option) \(text): expected a span from 1s to 1d, like 10s or 2m")
+    }
+    return .seconds(span.seconds)
+}

@@ -26,6 +26,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bearer token required for reads (env SHIPLOG_READ_TOKEN).") var readToken: String?
     @Flag(help: "Accept unauthenticated writes on a non-loopback address.") var insecure = false
     @Option(help: "Largest request body, in bytes.") var maxBody = 1 << 20
+    @Option(help: ArgumentHelp("The most (service, environment) pairs events over HTTP may create; beyond it they are refused with 422 (0: no limit).", valueName: "pairs"))
+    var maxPairs = 10_000
+    @Option(help: ArgumentHelp("How long a request's headers may take to arrive, from its first byte (like 10s).", valueName: "span"))
+    var headerTimeout = "10s"
+    @Option(help: ArgumentHelp("How long a request's body may take to arrive, after its headers (like 60s).", valueName: "span"))
+    var bodyTimeout = "60s"
+    @Option(help: ArgumentHelp("How long a connection may stay open without a request (like 60s).", valueName: "span"))
+    var idleTimeout = "60s"
+    @Option(help: ArgumentHelp("The most connections open at once; more wait to be accepted (lowered to fit the open-file limit).", valueName: "count"))
+    var maxConnections = 1_000
     @Option(help: "Secret GitHub signs webhooks with (X-Hub-Signature-256) (env SHIPLOG_GITHUB_SECRET).")
     var githubSecret: String?
     @Option(help: "Alert label naming the service, for Alertmanager webhooks.") var alertServiceLabel = "service"
@@ -51,6 +61,12 @@ struct Serve: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.snapshotEvery = snapshotEvery
+        configuration.maxPairs = maxPairs == 0 ? nil : maxPairs
+        configuration.maxConnections = maxConnections
+        configuration.timeouts = ConnectionTimeouts(
+            header: try timeout(headerTimeout, option: "--header-timeout"),
+            body: try timeout(bodyTimeout, option: "--body-timeout"),
+            idle: try timeout(idleTimeout, option: "--idle-timeout"))
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
         configuration.catchUpInterval = try interval(catchUpInterval, option: "--catch-up-interval", like: "10s or 1m")
         configuration.verifyInterval = try interval(verifyInterval, option: "--verify-interval", like: "1h or 30m")

@@ -15,7 +15,7 @@ import ShiplogModel
         let p = try #require(batch.events.first)
         let e = p.event
         #expect(e.type == .deploymentStarted)
-        #expect(p.id == "github:d-1")
+        #expect(p.id == "github:deployment-145988746", "the signed body's deployment id, not the unsigned delivery header")
         #expect(e.service == "Hello-World")
         #expect(e.environment == "production")
         #expect(e.commit == sha)
@@ -93,9 +93,21 @@ import ShiplogModel
         #expect(GitHubSource.version(ref: "main", sha: nil) == "main")
     }
 
-    @Test func withoutADeliveryTheStatusIdIsTheKey() throws {
-        let p = try #require(try decode("github/deployment_status/payload.json", "deployment_status", delivery: nil).events.first)
-        #expect(p.id == "github:deployment-status-209916254")
+    /// The delivery header is not signed: the key comes from the body, so a signed body
+    /// replayed under new delivery ids is one event.
+    @Test func theKeyComesFromTheSignedBodyNotTheDelivery() throws {
+        let a = try #require(try decode("github/deployment_status/payload.json", "deployment_status", delivery: "d-1").events.first)
+        let b = try #require(try decode("github/deployment_status/payload.json", "deployment_status", delivery: "d-2").events.first)
+        let none = try #require(try decode("github/deployment_status/payload.json", "deployment_status", delivery: nil).events.first)
+        #expect(a.id == "github:deployment-status-209916254-success")
+        #expect(b.id == a.id && none.id == a.id)
+        let progress = try #require(try decode("github/deployment_status/gh-pages.payload.json", "deployment_status").events.first)
+        #expect(progress.id == "github:deployment-status-209916254-in_progress", "another state of the status is another event")
+        let text = String(decoding: try Fixtures.bytes("github/deployment_status/payload.json"), as: UTF8.self)
+        let unnumbered = text.replacingOccurrences(of: #""id": 209916254,"#, with: "")
+        #expect(unnumbered != text)
+        let withoutID = try #require(try GitHubSource.decode(Array(unnumbered.utf8), event: "deployment_status", delivery: "d-9", receivedAt: now).get().events.first)
+        #expect(withoutID.id == "github:d-9", "a body without the status id falls back to the delivery")
     }
 
     @Test func otherEventsAreSkippedAndBadBodiesRefused() throws {

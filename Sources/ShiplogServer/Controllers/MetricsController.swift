@@ -1,6 +1,7 @@
 import Hummingbird
 import ShiplogMetrics
 import ShiplogModel
+import ShiplogStore
 
 /// `GET /metrics` (Prometheus text 0.0.4, or OpenMetrics when asked) and `GET /api/v1/status`.
 struct MetricsController<Context: RequestContext> {
@@ -17,14 +18,14 @@ struct MetricsController<Context: RequestContext> {
 
     @Sendable func scrape(_ request: Request, context: Context) async throws -> Response {
         let format = ExpositionFormat(accept: request.headers[.accept])
-        let text = metrics.render(format: format)
+        let text = try await offloaded { [metrics] in metrics.render(format: format) }
         return Response(status: .ok, headers: [.contentType: format.contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// `?environment=production&window=30d&service=S`: the DORA table as JSON.
     @Sendable func report(_ request: Request, context: Context) async throws -> Response {
         let q = request.uri.queryParameters
-        let projection = metrics.projection
+        let projection = try await offloaded { [metrics] in metrics.projection }
         let environment = q.get("environment") ?? projection.pipeline.production
         guard Event.isValidName(environment) else { throw APIError(.badRequest, "not a valid environment name", field: "environment") }
         let windowText = q.get("window") ?? "30d"
@@ -42,7 +43,7 @@ struct MetricsController<Context: RequestContext> {
         guard let service = q.get("service") else { throw APIError(.badRequest, "service is required", field: "service") }
         guard let environment = q.get("environment") else { throw APIError(.badRequest, "environment is required", field: "environment") }
         guard let version = q.get("version") else { throw APIError(.badRequest, "version is required", field: "version") }
-        switch metrics.projection.gate(service: service, environment: environment, version: version) {
+        switch try await offloaded({ [metrics] in metrics.projection }).gate(service: service, environment: environment, version: version) {
         case .passed(let envs):
             return .json(.object([("passed", .bool(true)), ("checked", .array(envs.map(JSONValue.string)))]))
         case .missing(let env):
@@ -53,6 +54,6 @@ struct MetricsController<Context: RequestContext> {
     }
 
     @Sendable func status(_ request: Request, context: Context) async throws -> Response {
-        .json(metrics.projection.status(now: Timestamp.now().nanoseconds))
+        .json(try await offloaded { [metrics] in metrics.projection }.status(now: Timestamp.now().nanoseconds))
     }
 }
