@@ -306,6 +306,12 @@ public final class MetricsService: Sendable {
         }
     }
 
+    /// The newest row this server has applied or loaded from its snapshot: a log that ends
+    /// before it has lost rows.
+    public var newestSequenceSeen: Int64 {
+        state.withLock { max($0.projection.lastSequence, $0.snapshotSequence) }
+    }
+
     /// Records the outcome of a check of the hash chain and the append-only schema.
     public func recordVerification(_ report: VerifyReport, at time: Timestamp = .now()) {
         counters.withLock { $0.verification = (report.isIntact, time) }

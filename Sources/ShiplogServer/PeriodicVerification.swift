@@ -17,7 +17,14 @@ struct PeriodicVerification: Service {
         await repeatUntilGracefulShutdown(every: interval) {
             let start = ContinuousClock.now
             do {
-                let report = try await log.verify()
+                // Rows seen before the check began must all be in it: a verified prefix of the
+                // log is still a failure when rows were cut from its end.
+                let seen = try await offloaded { [metrics] in metrics.newestSequenceSeen }
+                var report = try await log.verify()
+                if report.isIntact, report.rowsChecked < seen {
+                    report.brokenSequence = report.rowsChecked + 1
+                    report.brokenReason = "the log ends at row \(report.rowsChecked), but this server has seen row \(seen): rows were cut from its end"
+                }
                 metrics.recordVerification(report)
                 if report.isIntact {
                     logger.info("event log verified", metadata: ["rows": "\(report.rowsChecked)", "duration": "\(ContinuousClock.now - start)"])

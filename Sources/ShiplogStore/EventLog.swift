@@ -172,13 +172,15 @@ public struct EventPage: Sendable, Hashable {
 }
 
 /// The result of walking the hash chain.
-public struct VerifyReport: Sendable, Hashable {
+public struct VerifyReport: Sendable {
     public var rowsChecked: Int64
     /// The first row that does not verify, and why; nil when the chain is intact.
     public var brokenSequence: Int64?
     public var brokenReason: String?
     /// Problems with the schema itself (a missing append-only trigger).
     public var schemaProblems: [String]
+    /// The newest row and its hash (from `SQLiteEventLog.verifyFile`), to pin elsewhere.
+    public var head: (sequence: Int64, hash: String)?
 
     public var isIntact: Bool { brokenSequence == nil && schemaProblems.isEmpty }
 

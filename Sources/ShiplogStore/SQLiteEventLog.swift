@@ -7,6 +7,8 @@ import ShiplogModel
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case newerSchema(path: String, unknown: [String])
     case missingDatabase(path: String)
+    /// A SQLite file without shiplog's `events` table.
+    case notAnEventLog(path: String)
     case corruptRow(sequence: Int64, reason: String)
     case walSyncFailed(path: String, reason: String)
     /// SQLite could not grow the database or its WAL: nothing of that transaction was written.
@@ -23,6 +25,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "\(path) was written by a newer shiplog (schema migrations \(unknown.joined(separator: ", ")) are unknown to this binary); upgrade shiplog to read it"
         case let .missingDatabase(path):
             "no event log at \(path) (set --db or SHIPLOG_DB, or record an event first)"
+        case let .notAnEventLog(path):
+            "\(path) is not a shiplog event log (it has no events table of shiplog's); nothing was changed"
         case let .corruptRow(sequence, reason):
             "row \(sequence) cannot be read: \(reason); run `shiplog verify`"
         case let .walSyncFailed(path, reason):
@@ -211,12 +215,28 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
-    /// `SHA-256(previous hash ‖ canonical event)`; the first row's previous hash is empty.
-    static func chainHash(previous: [UInt8], canonical: String) -> [UInt8] {
+    /// What a chain-2 hash covers besides the canonical event: every other stored column.
+    struct Envelope {
+        var receivedNs: Int64
+        var format: String
+        var contentDigest: String
+        var raw: [UInt8]
+    }
+
+    /// Chain 1: `SHA-256(previous hash ‖ canonical event)`. Chain 2: `SHA-256(previous hash ‖
+    /// canonical event ‖ 0x00 ‖ "received_ns=…\nformat=…\ncontent_digest=…\nraw_sha256=" ‖
+    /// SHA-256(raw))`. The first row's previous hash is empty.
+    static func chainHash(previous: [UInt8], canonical: String, envelope: Envelope?) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
         var text = canonical
         text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        if let envelope {
+            hasher.update(data: [0])
+            var fields = "received_ns=\(envelope.receivedNs)\nformat=\(envelope.format)\ncontent_digest=\(envelope.contentDigest)\nraw_sha256="
+            fields.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            hasher.update(data: Array(SHA256.hash(data: envelope.raw)))
+        }
         return Array(hasher.finalize())
     }
 
@@ -224,17 +244,19 @@ public final class SQLiteEventLog: EventLog {
     /// content) or a conflict. The insert itself finds a taken id (one index probe, not two).
     static func insert(_ event: PreparedEvent, index: Int, tip: inout ChainTip, db: Database) throws -> AppendOutcome {
         let sequence = tip.sequence + 1
-        let hash = chainHash(previous: tip.hash, canonical: event.canonical)
+        let envelope = Envelope(receivedNs: event.receivedAt.nanoseconds, format: event.format.rawValue,
+                                contentDigest: event.contentDigest, raw: event.raw)
+        let hash = chainHash(previous: tip.hash, canonical: event.canonical, envelope: envelope)
         let insert = try db.cachedStatement(sql: """
             INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns,
-                                format, content_digest, event, raw, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                format, content_digest, event, raw, hash, chain)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (event_id) DO NOTHING
             """)
         try insert.execute(arguments: [
             sequence, event.id, event.event.type.rawValue, event.event.service, event.event.environment,
             event.time.nanoseconds, event.receivedAt.nanoseconds, event.format.rawValue,
-            event.contentDigest, event.canonical, Data(event.raw), Data(hash),
+            event.contentDigest, event.canonical, Data(event.raw), Data(hash), Schema.currentChain,
         ])
         if db.changesCount == 0 {
             let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")
@@ -507,6 +529,43 @@ public final class SQLiteEventLog: EventLog {
         try await pool.read { db in try Self.verify(db) }
     }
 
+    /// Verifies the log at `path` through a read-only connection, changing nothing: a file
+    /// that is not a shiplog event log is refused (`StoreError.notAnEventLog`), and one written
+    /// before the chain covered every column is checked as it is. With `head` (a row and the
+    /// hash recorded for it elsewhere), a log whose row there is missing or different fails:
+    /// a prefix of a chain is a valid chain, so only a pinned head reveals a cut tail.
+    public static func verifyFile(path: String, head: (sequence: Int64, hash: String)? = nil) throws -> VerifyReport {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missingDatabase(path: path) }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(30)
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            let columns = tables.contains("events") ? try db.columns(in: "events").map(\.name) : []
+            let expected = ["seq", "event_id", "type", "service", "environment", "time_ns", "received_ns", "format", "content_digest", "event", "raw", "hash"]
+            guard tables.contains("grdb_migrations"), Array(columns.prefix(expected.count)) == expected else {
+                throw StoreError.notAnEventLog(path: path)
+            }
+            var report = try verify(db, hasChainColumn: columns.contains("chain"))
+            if let head, report.isIntact {
+                let stored = try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [head.sequence]).map { hex($0) }
+                if stored == nil {
+                    report.brokenSequence = head.sequence
+                    report.brokenReason = "the pinned head is row \(head.sequence), but the log ends at row \(report.rowsChecked): rows were cut from its end"
+                } else if stored != head.hash.lowercased() {
+                    report.brokenSequence = head.sequence
+                    report.brokenReason = "row \(head.sequence) has hash \(stored!), not the pinned \(head.hash): the log was rewritten up to there"
+                }
+            }
+            report.head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").map { row in
+                (row[0] as Int64, hex(row[1] as Data))
+            }
+            return report
+        }
+    }
+
     /// Synchronous form of `verify()` for the CLI.
     public func verifyNow() throws -> VerifyReport {
         try pool.read { db in try Self.verify(db) }
@@ -521,23 +580,31 @@ public final class SQLiteEventLog: EventLog {
         try Data.fetchOne(db, sql: "SELECT hash FROM events ORDER BY seq DESC LIMIT 1").map { hex($0) }
     }
 
-    static func verify(_ db: Database) throws -> VerifyReport {
+    static func verify(_ db: Database, hasChainColumn: Bool = true) throws -> VerifyReport {
         var report = VerifyReport()
         let triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'")
-        for name in Schema.appendOnlyTriggers {
-            guard let row = triggers.first(where: { ($0["name"] as String) == name }) else {
-                report.schemaProblems.append("trigger \(name) is missing: the log is not append-only")
+        for trigger in Schema.appendOnlyTriggers {
+            guard let row = triggers.first(where: { ($0["name"] as String) == trigger.name }) else {
+                report.schemaProblems.append("trigger \(trigger.name) is missing: the log is not append-only")
                 continue
             }
-            let sql: String = row["sql"]
-            if !sql.contains("RAISE(ABORT") {
-                report.schemaProblems.append("trigger \(name) was altered: it no longer refuses the change")
+            let sql: String = row["sql"] ?? ""
+            if Schema.normalized(sql) != Schema.normalized(trigger.sql) {
+                report.schemaProblems.append("trigger \(trigger.name) was altered (\(Schema.normalized(sql).prefix(200))): it may no longer refuse every change")
             }
+        }
+        for row in triggers where !Schema.appendOnlyTriggers.contains(where: { $0.name == (row["name"] as String) }) {
+            report.schemaProblems.append("trigger \(row["name"] as String) on events is not shiplog's")
         }
         var previous: [UInt8] = []
         var expected: Int64 = 1
+        var chainSeen = 1
         let cursor = try Row.fetchCursor(
-            db, sql: "SELECT seq, event_id, type, service, environment, time_ns, event, hash FROM events ORDER BY seq")
+            db, sql: """
+                SELECT seq, event_id, type, service, environment, time_ns, event, hash, \(hasChainColumn ? "chain" : "1"),
+                       received_ns, format, content_digest, raw
+                FROM events ORDER BY seq
+                """)
         while let row = try cursor.next() {
             let sequence: Int64 = row[0]
             func broken(_ reason: String) -> VerifyReport {
@@ -550,9 +617,23 @@ public final class SQLiteEventLog: EventLog {
             }
             let canonical: String = row[6]
             let stored: Data = row[7]
-            let hash = chainHash(previous: previous, canonical: canonical)
+            let chain: Int = row[8]
+            guard chain == 1 || chain == 2 else { return broken("unknown chain version \(chain)") }
+            if chain < chainSeen {
+                return broken("chain version \(chain) after rows of version \(chainSeen): the row was rewritten to escape the newer hash")
+            }
+            chainSeen = chain
+            let raw: Data = row[12]
+            let envelope = chain == 2
+                ? Envelope(receivedNs: row[9], format: row[10], contentDigest: row[11], raw: Array(raw)) : nil
+            let hash = chainHash(previous: previous, canonical: canonical, envelope: envelope)
             if Array(stored) != hash {
-                return broken("hash does not match SHA-256(previous hash ‖ event): the row or one before it was changed")
+                return broken(chain == 2
+                    ? "hash does not match SHA-256(previous hash ‖ event ‖ receive time, format, digest, raw body): the row or one before it was changed"
+                    : "hash does not match SHA-256(previous hash ‖ event): the row or one before it was changed")
+            }
+            if chain == 1, SourceFormat(rawValue: row[10] as String) == nil {
+                return broken("the format column holds no known format")
             }
             guard let json = try? JSONValue.parse(canonical), case .success(let event) = Event.validate(json, now: nil) else {
                 return broken("the stored event is not a valid event")

@@ -2,8 +2,27 @@ import GRDB
 
 /// Every schema migration, registered in one place, in order. Migrations never rewrite events.
 enum Schema {
-    /// Names of the triggers that make `events` append-only; `verify` checks they are there.
-    static let appendOnlyTriggers = ["events_refuse_update", "events_refuse_delete"]
+    /// The triggers that make `events` append-only, as created; `verify` checks that these,
+    /// and no others, are on the table, statement for statement.
+    static let appendOnlyTriggers: [(name: String, sql: String)] = [
+        ("events_refuse_update", """
+            CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; UPDATE is refused'); END
+            """),
+        ("events_refuse_delete", """
+            CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; DELETE is refused'); END
+            """),
+    ]
+
+    /// A statement's words, for comparing schema text whatever its layout.
+    static func normalized(_ sql: String) -> String {
+        sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    /// How a row's hash is computed (`chain` column): 1 covers the canonical event; 2, every
+    /// row since this version, also covers the receive time, format, content digest and raw body.
+    static let currentChain = 2
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -26,11 +45,12 @@ enum Schema {
                 CREATE INDEX events_by_time ON events(time_ns, seq);
                 CREATE INDEX events_by_environment ON events(environment, time_ns, seq);
                 CREATE INDEX events_by_service ON events(service, time_ns, seq);
-                CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
-                BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; UPDATE is refused'); END;
-                CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
-                BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; DELETE is refused'); END;
                 """)
+            for trigger in appendOnlyTriggers { try db.execute(sql: trigger.sql) }
+        }
+        // Adding a column with a default rewrites no row (and fires no UPDATE trigger).
+        migrator.registerMigration("v2-chain-envelope") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN chain INTEGER NOT NULL DEFAULT 1")
         }
         return migrator
     }
