@@ -39,9 +39,32 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
-    /// Whether `host` only reaches this machine.
+    /// Whether `host` only reaches this machine: every address it resolves to is loopback
+    /// (127.0.0.0/8 or ::1). A name that does not resolve is not (`127.attacker.test`).
     public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(name, nil, &hints, &list) == 0, let first = list else { return false }
+        defer { freeaddrinfo(list) }
+        var node: UnsafeMutablePointer<addrinfo>? = first
+        while let info = node {
+            switch info.pointee.ai_family {
+            case AF_INET:
+                let address = info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
+                if UInt32(bigEndian: address) >> 24 != 127 { return false }
+            case AF_INET6:
+                let loopback = info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                    withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) == [UInt8](repeating: 0, count: 15) + [1] }
+                }
+                if !loopback { return false }
+            default:
+                return false
+            }
+            node = info.pointee.ai_next
+        }
+        return true
     }
 
     /// Refuses unsafe settings: writes open to the network without a token.

@@ -26,16 +26,24 @@ public struct Ingest: Sendable {
     }
 
     /// Reads the body, refusing with 413 as soon as it is known to exceed the limit
-    /// (from Content-Length before reading, or while streaming).
+    /// (from Content-Length before reading, or while streaming), and with 400 when it cannot
+    /// be read (a malformed chunk). A leading UTF-8 byte order mark is dropped, one rule for
+    /// every route and body shape: it is not part of the content.
     func readBody(_ request: Request) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw APIError(.contentTooLarge, "the body is \(length) bytes; this server accepts at most \(maxBodyBytes) (--max-body)")
         }
         do {
             let buffer = try await request.body.collect(upTo: maxBodyBytes)
-            return Array(buffer.readableBytesView)
+            let bytes = buffer.readableBytesView
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return Array(bytes.dropFirst(3)) }
+            return Array(bytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "the body is larger than \(maxBodyBytes) bytes (--max-body)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw APIError(.badRequest, "the request body could not be read (\(error)); send a well-formed body")
         }
     }
 

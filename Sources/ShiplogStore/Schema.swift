@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import GRDB
 
 /// Every schema migration, registered in one place, in order. Migrations never rewrite events.
@@ -51,6 +53,13 @@ enum Schema {
         // Adding a column with a default rewrites no row (and fires no UPDATE trigger).
         migrator.registerMigration("v2-chain-envelope") { db in
             try db.execute(sql: "ALTER TABLE events ADD COLUMN chain INTEGER NOT NULL DEFAULT 1")
+        }
+        // The key that authenticates `<database>.snapshot`: a snapshot edited outside shiplog
+        // (payload changed, checksum recomputed) does not carry this database's code.
+        migrator.registerMigration("v3-snapshot-key") { db in
+            try db.execute(sql: "CREATE TABLE snapshot_key (key BLOB NOT NULL)")
+            let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+            try db.execute(sql: "INSERT INTO snapshot_key (key) VALUES (?)", arguments: [key])
         }
         return migrator
     }

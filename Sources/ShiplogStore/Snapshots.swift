@@ -39,7 +39,9 @@ public protocol SnapshotStore: Sendable {
 ///
 /// Layout: `SHIPLOG-SNAPSHOT\n`, the kind (UTF-8, length-prefixed), the sequence, the
 /// created time (Int64 little-endian each), the 32-byte hash of row `sequence`, the
-/// payload's length and the payload, then SHA-256 of everything before it.
+/// payload's length and the payload, then HMAC-SHA-256 of everything before it, keyed with
+/// the database's own snapshot key (table `snapshot_key`, made with the database): a file
+/// edited outside shiplog, or taken from another database, is refused and the log replayed.
 extension SQLiteEventLog: SnapshotStore {
     static let snapshotMagic = Array("SHIPLOG-SNAPSHOT\n".utf8)
 
@@ -63,10 +65,10 @@ extension SQLiteEventLog: SnapshotStore {
         append(Timestamp.now().nanoseconds)
         header.append(contentsOf: hash)
         append(Int64(bytes.count))
-        var digest = SHA256()
-        digest.update(data: header)
-        bytes.withUnsafeBytes { digest.update(bufferPointer: $0) }
-        let trailer = Array(digest.finalize())
+        var code = HMAC<SHA256>(key: try snapshotKey())
+        code.update(data: header)
+        code.update(data: bytes)
+        let trailer = Array(code.finalize())
 
         // Written whole to a temporary file, synced, then renamed over the old one.
         let temporary = snapshotPath + ".tmp"
@@ -119,16 +121,24 @@ extension SQLiteEventLog: SnapshotStore {
             let length = int(), let payload = take(Int(clamping: length)),
             let trailer = take(32), offset == data.endIndex
         else { return damaged }
-        var digest = SHA256()
-        digest.update(data: data[data.startIndex..<payload.startIndex])
-        digest.update(data: payload)
-        guard Array(digest.finalize()) == Array(trailer) else { return damaged }
+        let signed = data[data.startIndex..<payload.endIndex]
+        guard HMAC<SHA256>.isValidAuthenticationCode(trailer, authenticating: signed, using: try snapshotKey()) else {
+            return .unusable("\(snapshotPath) does not carry this database's authentication code: it was changed outside shiplog, is damaged, or belongs to another database")
+        }
         let storedKind = String(decoding: kindBytes, as: UTF8.self)
         guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }
         guard try rowHash(sequence) == hash else {
             return .unusable("row \(sequence) of the log is not the one the snapshot was taken after")
         }
         return .found(StateSnapshot(kind: storedKind, sequence: sequence, bytes: payload, createdAt: Timestamp(nanoseconds: created)))
+    }
+
+    /// The key snapshots of this database are authenticated with.
+    func snapshotKey() throws -> SymmetricKey {
+        guard let key = try pool.read({ db in try Data.fetchOne(db, sql: "SELECT key FROM snapshot_key LIMIT 1") }), key.count >= 32 else {
+            throw StoreError.corruptRow(sequence: 0, reason: "the database has no snapshot key")
+        }
+        return SymmetricKey(data: key)
     }
 
     /// The chain hash stored with row `sequence`; nil when there is no such row.

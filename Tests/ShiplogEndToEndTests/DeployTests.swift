@@ -81,6 +81,18 @@ import ShiplogModel
         #expect(storage == ["dev": "1Gi", "staging": "5Gi", "production": "50Gi"])
     }
 
+    /// With a read token, /metrics needs it: the ServiceMonitor and the server read the same Secret.
+    @Test func theScrapeSendsTheReadToken() throws {
+        let documents = try render("production").documents
+        let monitor = try resource(documents, kind: "ServiceMonitor")
+        let credentials = monitor["spec"]?["endpoints"]?.arrayValue?.first?["authorization"]?["credentials"]
+        #expect(credentials?["name"] == .string("shiplog-read-token") && credentials?["key"] == .string("token"))
+        let set = try resource(documents, kind: "StatefulSet")
+        let env = set["spec"]?["template"]?["spec"]?["containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
+        let read = env.first { $0["name"] == .string("SHIPLOG_READ_TOKEN") }?["valueFrom"]?["secretKeyRef"]
+        #expect(read?["name"] == .string("shiplog-read-token") && read?["optional"] == .bool(true))
+    }
+
     @Test func thePrometheusRuleIsAlerts() throws {
         let alerts = try ["Alerts/shiplog.rules.yaml", "Alerts/shiplog.alerts.yaml"].flatMap { try yamlDocuments(path($0)).first?["groups"]?.arrayValue ?? [] }
         #expect(alerts.count >= 2)

@@ -16,6 +16,12 @@ final class Flag: Sendable {
     let dir = TemporaryDirectory()
     var db: String { dir.path("hardening.db") }
 
+    /// shiplog's DELETE guard as it was, put back by someone who cut the log's tail.
+    let restoredDeleteTrigger = """
+        CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; DELETE is refused'); END;
+        """
+
     /// One sample of a family without labels from a scrape.
     func sample(_ server: ServerProcess, _ name: String) async throws -> Double? {
         let text = try await http("GET", server.baseURL + "/metrics").text
@@ -157,5 +163,84 @@ final class Flag: Sendable {
         #expect(rowCount(db) == 1)
         let metrics = try await http("GET", server.baseURL + "/metrics").text
         #expect(metrics.contains(#"shiplog_deployments_total{service="Hello-World",environment="production"} 1"#))
+    }
+
+    /// A malformed chunk size is the client's error, not the server's.
+    @Test func aMalformedChunkIsABadRequest() async throws {
+        let server = try ServerProcess(db: db)
+        let client = try RawConnection(port: server.port)
+        client.send("POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        let answer = try #require(client.readUntilClosed(within: 15))
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+        #expect(rowCount(db) == 0)
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(!metrics.contains(#"code="500""#), "no server error counted")
+    }
+
+    /// A byte order mark in front of the body is ignored, whatever the body's shape.
+    @Test func aByteOrderMarkChangesNothing() async throws {
+        let server = try ServerProcess(db: db)
+        let object = #"{"id":"bom-1","type":"deployment.succeeded","service":"api","environment":"production","version":"1","time":"2026-03-01T00:00:00Z"}"#
+        let lone = try await http("POST", server.baseURL + "/api/v1/events", bytes: [0xEF, 0xBB, 0xBF] + Array(object.utf8))
+        #expect(lone.status == 201)
+        #expect(lone.body["id"] == .string("bom-1"), "a lone object gets a lone result: \(lone.text)")
+        let array = try await http("POST", server.baseURL + "/api/v1/events", bytes: [0xEF, 0xBB, 0xBF] + Array("[\(object.replacingOccurrences(of: "bom-1", with: "bom-2"))]".utf8))
+        #expect(array.status == 201)
+        #expect(array.body["results"]?.arrayValue?.count == 1, "\(array.text)")
+        #expect(sqlite3(db, "SELECT count(*) FROM events WHERE hex(raw) LIKE 'EFBBBF%'").output == "0\n", "the mark is not stored")
+    }
+
+    /// The loopback check resolves the name: a name that looks like 127.x but is not is refused.
+    @Test func aHostIsLoopbackOnlyWhenEveryAddressIs() throws {
+        let r = try shiplog(["serve", "--db", db, "--host", "127.attacker.test", "--port", "0"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("refusing to listen on 127.attacker.test without a write token"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test func verifyReadsOnlyAndRefusesWhatIsNotALog() throws {
+        let other = dir.path("notes.db")
+        #expect(sqlite3(other, "CREATE TABLE notes (body TEXT);").status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: other))
+        let r = try shiplog(["verify", "--db", other])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("is not a shiplog event log"), "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: other)) == before)
+        #expect(sqlite3(other, "SELECT name FROM sqlite_master").output == "notes\n", "no table added")
+        let server = try shiplog(["verify", "--server", "http://127.0.0.1:1"])
+        #expect(server.status != 0)
+        #expect(server.stderr.contains("--server is not supported"), "\(server.stderr)")
+    }
+
+    /// verify prints the head; --head fails once rows after it are cut off.
+    @Test func verifyWithAPinnedHeadCatchesACutTail() throws {
+        for i in 1...4 {
+            #expect(try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--version", "\(i)", "--id", "e\(i)"]).status == 0)
+        }
+        let ok = try shiplog(["verify", "--db", db])
+        #expect(ok.status == 0)
+        let head = try #require(ok.stdout.components(separatedBy: "; head ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(head.hasPrefix("4:") && head.count == 66, "\(ok.stdout)")
+        #expect(try shiplog(["verify", "--db", db, "--head", head]).status == 0)
+        #expect(sqlite3(db, "DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE seq = 4; " + restoredDeleteTrigger).status == 0)
+        #expect(try shiplog(["verify", "--db", db]).stdout.hasPrefix("ok: 3 rows verify"), "a prefix is a valid chain")
+        let cut = try shiplog(["verify", "--db", db, "--head", head])
+        #expect(cut.status == 1)
+        #expect(cut.stderr.contains("the pinned head is row 4, but the log ends at row 3"), "\(cut.stderr)")
+        let bad = try shiplog(["verify", "--db", db, "--head", "four"])
+        #expect(bad.status != 0 && bad.stderr.contains("expected SEQ:HASH"), "\(bad.stderr)")
+    }
+
+    /// The running server knows the newest row it has seen: a log cut below it fails verification.
+    @Test func theServerReportsALogThatShrank() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--verify-interval", "1s"])
+        for i in 1...3 {
+            let e = #"{"id":"s\#(i)","type":"deployment.succeeded","service":"api","environment":"production","version":"\#(i)","time":"2026-03-01T00:00:0\#(i)Z"}"#
+            #expect(try await http("POST", server.baseURL + "/api/v1/events", body: e).status == 201)
+        }
+        #expect(try await eventually(within: 20) { try await sample(server, "shiplog_event_log_verified") == 1 })
+        #expect(sqlite3(db, "DROP TRIGGER events_refuse_delete; DELETE FROM events WHERE seq = 3; " + restoredDeleteTrigger).status == 0)
+        #expect(try await eventually(within: 20) { try await sample(server, "shiplog_event_log_verified") == 0 })
+        #expect(server.stderr.contains("has seen row 3"), "\(server.stderr.suffix(500))")
     }
 }

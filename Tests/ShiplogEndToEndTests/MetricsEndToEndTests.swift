@@ -133,7 +133,7 @@ import ShiplogModel
         #expect(replayed.stdout.contains("checkout"))
         try saved.write(to: URL(fileURLWithPath: db + ".snapshot"))
 
-        // Another log given this log's snapshot: its row 10 differs, so it replays itself.
+        // Another log given this log's snapshot: not its key (and its row 10 differs), so it replays itself.
         let other = dir.path("other.db")
         let otherHistory = history.replacingOccurrences(of: #""version":"1.0""#, with: #""version":"2.0""#)
             + #"{"id":"x9","type":"incident.opened","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(25))"}"# + "\n"
@@ -142,7 +142,7 @@ import ShiplogModel
         #expect(FileManager.default.fileExists(atPath: db + ".snapshot"), "the snapshot is a file beside the database")
         try FileManager.default.copyItem(atPath: db + ".snapshot", toPath: other + ".snapshot")
         let foreign = try ServerProcess(db: other)
-        #expect(foreign.stderr.contains("row 10 of the log is not the one the snapshot was taken after"), "\(foreign.stderr)")
+        #expect(foreign.stderr.contains("does not carry this database's authentication code"), "\(foreign.stderr)")
         let otherMetrics = try await http("GET", foreign.baseURL + "/metrics").text
         #expect(otherMetrics.contains(#"shiplog_deployed_version_info{service="checkout",environment="production",version="2.0"} 1"#))
         #expect(otherMetrics.contains(#"shiplog_incidents_total{service="web",environment="dev"} 1"#))
@@ -153,8 +153,19 @@ import ShiplogModel
         bytes[bytes.count / 2] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: db + ".snapshot"))
         let damaged = try ServerProcess(db: db)
-        #expect(damaged.stderr.contains("is damaged or not a snapshot"), "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("does not carry this database's authentication code"), "\(damaged.stderr)")
         #expect(try await http("GET", damaged.baseURL + "/metrics").text.doraPart.withoutPending == expected)
+        damaged.stop()
+
+        // A forged file (the fresh snapshot saved at shutdown, its payload edited and a plain
+        // checksum recomputed over it) is refused too.
+        let fresh = try Data(contentsOf: URL(fileURLWithPath: db + ".snapshot"))
+        let forge = try runTool(["python3", "-c", "import hashlib,sys; d=bytearray(open(sys.argv[1],'rb').read()[:-32]); d[len(d)//2]^=1; open(sys.argv[1],'wb').write(bytes(d) + hashlib.sha256(bytes(d)).digest())", db + ".snapshot"])
+        #expect(forge.status == 0, "\(forge.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db + ".snapshot")) != fresh)
+        let refused = try ServerProcess(db: db)
+        #expect(refused.stderr.contains("does not carry this database's authentication code"), "\(refused.stderr)")
+        #expect(try await http("GET", refused.baseURL + "/metrics").text.doraPart.withoutPending == expected)
     }
 
     @Test func statusReportAndGate() async throws {
