@@ -57,38 +57,54 @@ extension TimeAmount {
     }
 }
 
-/// One connection's request phase and its running deadline, shared by the two watches.
-/// Lives on the channel's event loop.
+/// One connection's request phase and its deadline, shared by the two watches. Lives on the
+/// channel's event loop. One timer at most is pending: when it fires it checks the phase
+/// then current and re-arms for that phase's deadline, so a kept-alive connection's quick
+/// requests schedule no timer each.
 final class RequestClock {
     enum Phase { case waiting, head, body, handling }
 
     let timeouts: ConnectionTimeouts
-    var phase = Phase.waiting
+    private(set) var phase = Phase.waiting
+    private var phaseStart = NIODeadline.now()
     var responseStarted = false
-    private var deadline: Scheduled<Void>?
+    private var timer: Scheduled<Void>?
     /// The raw end of the pipeline, for a 408 written before Hummingbird's encoder.
     var raw: ChannelHandlerContext?
 
     init(timeouts: ConnectionTimeouts) { self.timeouts = timeouts }
 
-    func start(_ phase: Phase, limit: Duration, on loop: any EventLoop) {
-        cancel()
-        self.phase = phase
-        deadline = loop.assumeIsolated().scheduleTask(in: TimeAmount(limit)) { [self] in
-            deadline = nil
-            guard self.phase == phase else { return }
-            expire(phase == .head ? "the request headers" : "the request body", limit: limit)
+    private func limit(_ phase: Phase) -> Duration? {
+        switch phase {
+        case .head: timeouts.header
+        case .body: timeouts.body
+        case .waiting, .handling: nil
         }
     }
 
-    func enter(_ phase: Phase) {
-        cancel()
+    func enter(_ phase: Phase, on loop: any EventLoop) {
         self.phase = phase
+        guard let limit = limit(phase) else { return }
+        phaseStart = .now()
+        if timer == nil { arm(at: phaseStart + TimeAmount(limit), on: loop) }
+    }
+
+    private func arm(at deadline: NIODeadline, on loop: any EventLoop) {
+        timer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            guard let limit = limit(phase) else { return }
+            let deadline = phaseStart + TimeAmount(limit)
+            if NIODeadline.now() < deadline {
+                arm(at: deadline, on: loop)
+            } else {
+                expire(phase == .head ? "the request headers" : "the request body", limit: limit)
+            }
+        }
     }
 
     func cancel() {
-        deadline?.cancel()
-        deadline = nil
+        timer?.cancel()
+        timer = nil
     }
 
     /// Answers 408 when no response has begun, then closes the connection.
@@ -123,7 +139,7 @@ final class RawBytesWatch: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if clock.phase == .waiting, unwrapInboundIn(data).readableBytes > 0 {
-            clock.start(.head, limit: clock.timeouts.header, on: context.eventLoop)
+            clock.enter(.head, on: context.eventLoop)
         }
         context.fireChannelRead(data)
     }
@@ -149,11 +165,11 @@ final class RequestPartsWatch: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head:
             clock.responseStarted = false
-            clock.start(.body, limit: clock.timeouts.body, on: context.eventLoop)
+            clock.enter(.body, on: context.eventLoop)
         case .body:
             break
         case .end:
-            clock.enter(.handling)
+            clock.enter(.handling, on: context.eventLoop)
         }
         context.fireChannelRead(data)
     }
@@ -162,7 +178,7 @@ final class RequestPartsWatch: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head: clock.responseStarted = true
         case .body: break
-        case .end: clock.enter(.waiting)
+        case .end: clock.enter(.waiting, on: context.eventLoop)
         }
         context.write(data, promise: promise)
     }

@@ -27,8 +27,10 @@ post_with_probes() { # post_with_probes NAME FILE
   touch "$W/posted"; wait $prober; rm -f "$W/posted"
   sort -n "$W/probes" | awk '{a[NR]=$1} END {printf ", /healthz during it: %d probes, median %.1f ms, worst %.1f ms\n", NR, a[int((NR+1)/2)]*1000, a[NR]*1000}'
 }
+# A build without --max-pairs (the baseline) has no limit to raise.
+limit=(); "${BIN:-$PWD/.build/release/shiplog}" serve --help | grep -q -- --max-pairs && limit=(--max-pairs 100000)
 run() { # run NAME EXISTING NEW
-  ( source scripts/bench/serve.sh "$1.db" --max-body 8388608 --max-pairs 100000
+  ( source scripts/bench/serve.sh "$1.db" --max-body 8388608 "${limit[@]}"
     if [ "$2" -gt 0 ]; then
       gen "$W/existing.ndjson" old "$2"
       curl -s -o /dev/null -H "Content-Type: application/x-ndjson" --data-binary @"$W/existing.ndjson" "$URL/api/v1/events"
