@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // The event, its types, validation, time parsing, canonical encoding.
@@ -78,7 +79,13 @@ let package = Package(
             dependencies: ["ShiplogModel", "ShiplogStore"],
             path: "Benchmarks/shiplog-bench"
         ),
-        .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel"]),
+        // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer,address -DFUZZING
+        // -parse-as-library; a plain build makes them programs that do nothing).
+        .executableTarget(name: "FuzzJSON", dependencies: ["ShiplogModel"], path: "Fuzz/FuzzJSON"),
+        .executableTarget(name: "FuzzSources", dependencies: ["ShiplogModel", "ShiplogSources"], path: "Fuzz/FuzzSources"),
+        .executableTarget(name: "FuzzTime", dependencies: ["ShiplogModel", "ShiplogStore", "ShiplogMetrics"], path: "Fuzz/FuzzTime"),
+        .executableTarget(name: "FuzzSnapshot", dependencies: ["ShiplogMetrics"], path: "Fuzz/FuzzSnapshot"),
+        .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
         .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel"]),
         .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,0 +1,49 @@
+import ShiplogModel
+import ShiplogSources
+
+/// Any body to any adapter (the first byte picks which): decoding never traps, and every
+/// event it accepts is a valid event.
+#if FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSources(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let input = Array(UnsafeBufferPointer(start: start, count: count))
+    guard let selector = input.first else { return 0 }
+    let body = Array(input.dropFirst())
+    let now = Timestamp(nanoseconds: 1_780_000_000_000_000_000)
+    let events: [PreparedEvent]
+    switch selector % 9 {
+    case 0: events = (try? NativeSource.decode(body, framing: .json, receivedAt: now).get()) ?? []
+    case 1: events = (try? NativeSource.decode(body, framing: .ndjson, receivedAt: now).get()) ?? []
+    case 2: events = (try? CDEventsSource.decode(body, mode: .structured, receivedAt: now).get().events) ?? []
+    case 3: events = (try? CDEventsSource.decode(body, mode: .batch, receivedAt: now).get().events) ?? []
+    case 4:
+        let headers = ["ce-type": "dev.cdevents.service.deployed.0.2.0", "ce-id": "1", "ce-source": "fuzz", "ce-specversion": "1.0"]
+        events = (try? CDEventsSource.decode(body, mode: .binary(headers: headers), receivedAt: now).get().events) ?? []
+    case 5: events = (try? GitHubSource.decode(body, event: "deployment", delivery: "d", receivedAt: now).get().events) ?? []
+    case 6: events = (try? GitHubSource.decode(body, event: "deployment_status", delivery: "d", receivedAt: now).get().events) ?? []
+    case 7: events = (try? ArgoCDSource.decode(body, receivedAt: now).get().events) ?? []
+    default: events = (try? AlertmanagerSource.decode(body, receivedAt: now).get().events) ?? []
+    }
+    for prepared in events {
+        guard let json = try? JSONValue.parse(prepared.canonical), case .success = Event.validate(json, now: nil) else {
+            fatalError("an adapter accepted an event that does not validate: \(prepared.canonical)")
+        }
+    }
+    return 0
+}
+
+/// SwiftPM links an executable's entry point as `FuzzSources_main`; under libFuzzer it hands over
+/// to libFuzzer's driver.
+@_cdecl("FuzzSources_main")
+func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, fuzzSources)
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+#endif
