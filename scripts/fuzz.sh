@@ -48,13 +48,13 @@ for target in "${TARGETS[@]}"; do
   regressions=Fuzz/Regressions/$target
   mkdir -p "$regressions" "$W/$target"
   seed "$target" "$W/$target"
-  kept=$(find "$regressions" -type f | wc -l)
+  kept=$(find "$regressions" -type f ! -name README.md | wc -l)
   if [ "$kept" -gt 0 ]; then
-    "$BIN/$target" -runs=0 $(find "$regressions" -type f) > "$W/$target.replay" 2>&1 \
+    "$BIN/$target" -runs=0 $(find "$regressions" -type f ! -name README.md) > "$W/$target.replay" 2>&1 \
       || { echo "fuzz: $target fails a kept regression input:" >&2; tail -n 30 "$W/$target.replay" >&2; failed=1; continue; }
   fi
   if "$BIN/$target" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-       -artifact_prefix="$regressions/" "$W/$target" "$regressions" > "$W/$target.log" 2>&1; then
+       -artifact_prefix="$regressions/" "$W/$target" > "$W/$target.log" 2>&1; then
     echo "fuzz: $target: $(grep -oE '#[0-9]+' "$W/$target.log" | tail -n 1 | tr -d '#') runs in ${SECONDS_EACH}s, no crash ($kept kept inputs replayed)"
   else
     echo "fuzz: $target crashed; the input is in $regressions/ (commit it):" >&2
