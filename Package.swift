@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(name: "FuzzJSON", dependencies: ["ShiplogModel"], path: "Fuzz/FuzzJSON"),
         .executableTarget(name: "FuzzSources", dependencies: ["ShiplogModel", "ShiplogSources"], path: "Fuzz/FuzzSources"),
         .executableTarget(name: "FuzzTime", dependencies: ["ShiplogModel", "ShiplogStore", "ShiplogMetrics"], path: "Fuzz/FuzzTime"),
-        .executableTarget(name: "FuzzSnapshot", dependencies: ["ShiplogMetrics"], path: "Fuzz/FuzzSnapshot"),
+        .executableTarget(name: "FuzzSnapshot", dependencies: ["ShiplogMetrics", "ShiplogModel", "ShiplogStore"], path: "Fuzz/FuzzSnapshot"),
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
         .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel"]),
