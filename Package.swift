@@ -81,10 +81,11 @@ let package = Package(
         ),
         // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer,address -DFUZZING
         // -parse-as-library; a plain build makes them programs that do nothing).
-        .executableTarget(name: "FuzzJSON", dependencies: ["ShiplogModel"], path: "Fuzz/FuzzJSON"),
-        .executableTarget(name: "FuzzSources", dependencies: ["ShiplogModel", "ShiplogSources"], path: "Fuzz/FuzzSources"),
-        .executableTarget(name: "FuzzTime", dependencies: ["ShiplogModel", "ShiplogStore", "ShiplogMetrics"], path: "Fuzz/FuzzTime"),
-        .executableTarget(name: "FuzzSnapshot", dependencies: ["ShiplogMetrics", "ShiplogModel", "ShiplogStore"], path: "Fuzz/FuzzSnapshot"),
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
+        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzDriver", "ShiplogModel"], path: "Fuzz/FuzzJSON"),
+        .executableTarget(name: "FuzzSources", dependencies: ["FuzzDriver", "ShiplogModel", "ShiplogSources"], path: "Fuzz/FuzzSources"),
+        .executableTarget(name: "FuzzTime", dependencies: ["FuzzDriver", "ShiplogModel", "ShiplogStore", "ShiplogMetrics"], path: "Fuzz/FuzzTime"),
+        .executableTarget(name: "FuzzSnapshot", dependencies: ["FuzzDriver", "ShiplogMetrics", "ShiplogModel", "ShiplogStore"], path: "Fuzz/FuzzSnapshot"),
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
         .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel"]),

@@ -2,6 +2,9 @@ import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
 
+#if FUZZING
+import FuzzDriver
+
 /// A real snapshot to corrupt: a service promoted through the pipeline, with a failure, a
 /// rollback, an incident and commits, so that every section of the format holds something.
 let validSnapshot: [UInt8] = {
@@ -30,7 +33,6 @@ let validSnapshot: [UInt8] = {
 /// Any bytes as a projection snapshot: refused or decoded, never a trap, and what decodes
 /// encodes again. An input whose first byte is odd instead overwrites bytes of a real
 /// snapshot (pairs of a 16-bit offset and a value), reaching past the header checks.
-#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSnapshot(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     var bytes = Array(UnsafeBufferPointer(start: start, count: count))
@@ -50,18 +52,8 @@ public func fuzzSnapshot(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzSnapshot_main`; under libFuzzer it hands over
-/// to libFuzzer's driver.
 @_cdecl("FuzzSnapshot_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzSnapshot)
+func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runLibFuzzer(argc, argv, fuzzSnapshot)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
 #endif

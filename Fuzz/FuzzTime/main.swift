@@ -2,9 +2,11 @@ import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
 
+#if FUZZING
+import FuzzDriver
+
 /// Any text as a time, a span, a bound, a window or a history cursor: never traps (no
 /// arithmetic overflow), and what parses stays in range.
-#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTime(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
@@ -16,18 +18,8 @@ public func fuzzTime(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzTime_main`; under libFuzzer it hands over
-/// to libFuzzer's driver.
 @_cdecl("FuzzTime_main")
-func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzTime)
+func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runLibFuzzer(argc, argv, fuzzTime)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
 #endif

@@ -218,7 +218,7 @@ public final class MetricsService: Sendable {
                 try s.projection.apply(batch: missing, load: load)
                 for e in missing { s.markApplied(e.sequence) }
                 applied += missing.count
-                let keys = missing.flatMap { s.projection.pairKeys(for: $0.event) }
+                let keys = missing.flatMap { pipeline.pairKeys(for: $0.event) }
                 budget.withLock { $0.known.formUnion(keys) }
             }
             start = end
@@ -237,8 +237,7 @@ public final class MetricsService: Sendable {
     /// throws `PairLimitExceeded`, or holds the new pairs for them until `release` (after a
     /// failed append) or for good. Concurrent appends cannot pass the limit together.
     public func reservePairs(for events: [Event]) throws -> PairReservation {
-        let pipeline = Projection(pipeline: self.pipeline)
-        return try budget.withLock { b in
+        try budget.withLock { b in
             var new: [PairKey] = []
             var seen = Set<PairKey>()
             for event in events {
@@ -265,11 +264,11 @@ public final class MetricsService: Sendable {
     /// Applies freshly appended events (those just created).
     public func apply(_ events: [StoredEvent]) throws {
         let load = loader
-        let keys = try state.withLock { s in
+        try state.withLock { s in
             try s.projection.apply(batch: events, load: load)
             for e in events { s.markApplied(e.sequence) }
-            return events.flatMap { s.projection.pairKeys(for: $0.event) }
         }
+        let keys = events.flatMap { pipeline.pairKeys(for: $0.event) }
         budget.withLock { $0.known.formUnion(keys) }
     }
 

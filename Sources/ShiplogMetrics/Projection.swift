@@ -25,6 +25,19 @@ public struct Pipeline: Sendable, Hashable {
         return environments[i - 1]
     }
 
+    /// The pairs created together with `key`: its service's pipeline pairs when `key` is in
+    /// the pipeline, else `key` alone.
+    public func pairs(with key: PairKey) -> [PairKey] {
+        guard index(of: key.environment) != nil else { return [key] }
+        return environments.map { PairKey(service: key.service, environment: $0) }
+    }
+
+    /// The pairs an event belongs to once applied (none for an event of no pair).
+    public func pairKeys(for event: Event) -> [PairKey] {
+        guard PairState.belongsToPair(event.type), let environment = event.environment else { return [] }
+        return pairs(with: PairKey(service: event.service, environment: environment))
+    }
+
     public func next(_ environment: String) -> String? {
         guard let i = index(of: environment), i + 1 < environments.count else { return nil }
         return environments[i + 1]
@@ -164,25 +177,12 @@ public struct Projection: Sendable {
         return affected
     }
 
-    /// The pairs an event belongs to once applied: its own, and for a pipeline environment its
-    /// service's other pipeline pairs (see `ensurePairs`); none for an event of no pair.
-    public func pairKeys(for event: Event) -> [PairKey] {
-        guard PairState.belongsToPair(event.type), let environment = event.environment else { return [] }
-        let key = PairKey(service: event.service, environment: environment)
-        guard pipeline.index(of: environment) != nil else { return [key] }
-        return pipeline.environments.map { PairKey(service: event.service, environment: $0) }
-    }
-
     /// Creates the pair and, for a pipeline environment, the service's other pipeline pairs,
     /// so that every figure (and every pending promotion) has its series from the start.
     mutating func ensurePairs(for key: PairKey) {
         // A pair is always created together with its service's pipeline pairs.
         if pairs.index(forKey: key) != nil { return }
-        var keys = [key]
-        if pipeline.index(of: key.environment) != nil {
-            keys += pipeline.environments.map { PairKey(service: key.service, environment: $0) }
-        }
-        for k in keys where pairs.index(forKey: k) == nil {
+        for k in pipeline.pairs(with: key) where pairs.index(forKey: k) == nil {
             pairs[k] = PairState(key: k)
             unorderedKeys.append(k)
             knowledge[k.service, default: ServiceKnowledge()].environments.append(k.environment)

@@ -550,7 +550,7 @@ public final class SQLiteEventLog: EventLog {
             }
             var report = try verify(db, hasChainColumn: columns.contains("chain"))
             if let head, report.isIntact {
-                let stored = try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [head.sequence]).map { hex($0) }
+                let stored = try rowHash(db, head.sequence).map { hex($0) }
                 if stored == nil {
                     report.brokenSequence = head.sequence
                     report.brokenReason = "the pinned head is row \(head.sequence), but the log ends at row \(report.rowsChecked): rows were cut from its end"
@@ -559,9 +559,8 @@ public final class SQLiteEventLog: EventLog {
                     report.brokenReason = "row \(head.sequence) has hash \(stored!), not the pinned \(head.hash): the log was rewritten up to there"
                 }
             }
-            report.head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").map { row in
-                (row[0] as Int64, hex(row[1] as Data))
-            }
+            let tip = try ChainTip.read(db)
+            report.head = tip.sequence > 0 ? (tip.sequence, hex(tip.hash)) : nil
             return report
         }
     }

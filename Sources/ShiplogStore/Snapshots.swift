@@ -143,7 +143,11 @@ extension SQLiteEventLog: SnapshotStore {
 
     /// The chain hash stored with row `sequence`; nil when there is no such row.
     func rowHash(_ sequence: Int64) throws -> Data? {
-        try pool.read { db in try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence]) }
+        try pool.read { db in try Self.rowHash(db, sequence) }
+    }
+
+    static func rowHash(_ db: Database, _ sequence: Int64) throws -> Data? {
+        try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
     }
 
     /// Events `after` < sequence ≤ `through`, in sequence order (decoded on every core).
