@@ -1,5 +1,4 @@
 import ShiplogModel
-import ShiplogStore
 
 /// The events behind each figure of one (service, environment) over a window (PRODUCT.md
 /// §3, *Explanation*): every deployment counted and what failed it, every lead-time sample

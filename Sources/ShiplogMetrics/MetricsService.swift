@@ -10,8 +10,9 @@ public enum IngestOutcome: String, Sendable, CaseIterable {
     case created, duplicate, rejected, conflict, skipped
 }
 
-/// The live metrics of a running server: the projection (replayed from the log at start,
-/// then kept current on every append) plus self-metrics. Thread-safe.
+/// The live metrics of a running server: the projection, fed from the log in sequence order
+/// (`applyNewRows`, `follow`) — whoever wrote the rows — plus self-metrics. Thread-safe; one
+/// task feeds it at a time.
 public final class MetricsService: Sendable {
     public let pipeline: Pipeline
     public let version: String
@@ -21,7 +22,9 @@ public final class MetricsService: Sendable {
     private let counters = Mutex(Counters())
     /// The pairs that exist or that appends in flight will create, against the limit.
     private let budget = Mutex(PairBudget())
-    private let loader: @Sendable (PairKey) throws -> [StoredEvent]
+    /// "Applied through N": every row up to N is in the figures. An append is answered once
+    /// its rows are, so a scrape that starts after the answer shows them.
+    public let applied = SequenceSignal()
 
     struct PairBudget: Sendable {
         var known = Set<PairKey>()
@@ -58,27 +61,8 @@ public final class MetricsService: Sendable {
     struct State: Sendable {
         var projection: Projection
         var restored: Restore?
-        /// The rows applied. A snapshot is only taken without a gap (appends that finished
-        /// out of order, or rows another process wrote that `catchUp` has not applied yet).
-        var applied = AppliedSequences()
         /// The row the newest saved (or loaded) snapshot covers.
         var snapshotSequence: Int64 = 0
-        /// More than `largestGapCount` separate gaps (rows whose application keeps failing,
-        /// say): tracking stops, and so do snapshots and catching up, until restart.
-        var gaveUp = false
-        static let largestGapCount = 100_000
-        /// Where the log ended at the previous `catchUp` (or at start-up): rows up to here
-        /// that are still not applied were written by another process.
-        var settledThrough: Int64 = 0
-
-        mutating func markApplied(_ sequence: Int64) {
-            guard !gaveUp else { return }
-            applied.insert(sequence)
-            if applied.ahead.count > Self.largestGapCount {
-                gaveUp = true
-                applied = AppliedSequences(through: applied.through)
-            }
-        }
     }
 
     /// How the start-up state was built.
@@ -96,83 +80,63 @@ public final class MetricsService: Sendable {
         }
     }
 
-    /// Replaying from a snapshot applies the events after it in memory; beyond this many,
-    /// the whole log is replayed in batches instead.
+    /// Starting from a snapshot applies the rows after it; beyond this many, the whole log
+    /// is replayed instead (the snapshot is too old to save much).
     public static let largestSnapshotTail: Int64 = 200_000
 
-    /// - Parameter loader: reads one pair's events in (time, sequence) order, for late events.
-    public init(pipeline: Pipeline, version: String, loader: @escaping @Sendable (PairKey) throws -> [StoredEvent]) {
+    /// Rows read and applied at once: each chunk is applied in replay order (teaching events
+    /// first, then by time), so disorder within a chunk costs no rebuild.
+    public static let chunkSize = 50_000
+
+    public init(pipeline: Pipeline, version: String) {
         self.pipeline = pipeline
         self.version = version
-        self.loader = loader
         state = Mutex(State(projection: Projection(pipeline: pipeline)))
     }
 
-    /// A service over a SQLite log, restored from its snapshot (when `useSnapshot` and one
-    /// fits) and the events after it, or else replayed from the whole log.
-    public convenience init(log: SQLiteEventLog, pipeline: Pipeline, version: String, useSnapshot: Bool = true) throws {
-        self.init(pipeline: pipeline, version: version) { key in
-            try log.pairEventsNow(service: key.service, environment: key.environment)
-        }
-        restored = try restore(from: log, useSnapshot: useSnapshot)
+    /// A service built from `log`: from its snapshot (when `useSnapshot` and one fits) and
+    /// the rows after it, or else from every row.
+    public static func restored(
+        from log: any EventLogReader, snapshots: (any SnapshotStore)?, pipeline: Pipeline, version: String, useSnapshot: Bool = true
+    ) async throws -> MetricsService {
+        let service = MetricsService(pipeline: pipeline, version: version)
+        try await service.restore(from: log, snapshots: snapshots, useSnapshot: useSnapshot)
+        return service
     }
 
-    /// How the convenience initializer built the state (nil for the others).
-    public private(set) var restored: Restore? {
-        get { state.withLock { $0.restored } }
-        set { state.withLock { $0.restored = newValue } }
-    }
+    /// How `restore` built the state (nil before it ran).
+    public var restored: Restore? { state.withLock { $0.restored } }
 
-    /// Builds the state from `log`: from its snapshot and the events after it when that
-    /// works, otherwise from every event.
+    /// Builds the state from `log`: from the snapshot and the rows after it when that works,
+    /// otherwise from every row.
     @discardableResult
-    public func restore(from log: SQLiteEventLog, useSnapshot: Bool = true) throws -> Restore {
-        let last = try log.lastSequenceNow()
-        var problem: String? = nil
-        if useSnapshot {
-            switch try log.loadSnapshot(kind: ProjectionSnapshot.kind(for: pipeline)) {
+    public func restore(from log: any EventLogReader, snapshots: (any SnapshotStore)?, useSnapshot: Bool = true) async throws -> Restore {
+        let last = try await log.lastSequence()
+        var restore = Restore(replayed: 0)
+        var projection = Projection(pipeline: pipeline)
+        if useSnapshot, let snapshots {
+            switch try snapshots.loadSnapshot(kind: ProjectionSnapshot.kind(for: pipeline)) {
             case .none: break
-            case .unusable(let reason): problem = reason
+            case .unusable(let reason): restore.snapshotProblem = reason
+            case .found(let snapshot) where last - snapshot.sequence > Self.largestSnapshotTail:
+                restore.snapshotProblem = "\(last - snapshot.sequence) events were appended after it"
             case .found(let snapshot):
-                if last - snapshot.sequence > Self.largestSnapshotTail {
-                    problem = "\(last - snapshot.sequence) events were appended after it"
-                    break
-                }
                 do {
-                    var projection = try snapshot.bytes.withUnsafeBytes { try Projection(snapshot: $0, pipeline: pipeline) }
-                    let tail = try log.eventsNow(after: snapshot.sequence, through: last)
-                    // Like a whole replay: teaching events first, then everything in time order.
-                    try projection.apply(batch: tail, load: loader)
-                    install(projection, through: last, snapshot: snapshot.sequence)
-                    releaseFreedMemory()
-                    return Restore(snapshotSequence: snapshot.sequence, replayed: tail.count)
+                    let pipeline = self.pipeline
+                    projection = try await offloaded {
+                        try snapshot.bytes.withUnsafeBytes { try Projection(snapshot: $0, pipeline: pipeline) }
+                    }
+                    restore.snapshotSequence = snapshot.sequence
                 } catch let error as ProjectionSnapshot.DecodingError {
-                    problem = error.description
+                    restore.snapshotProblem = error.description
                 }
             }
         }
-        try replay(log, through: last)
-        return Restore(snapshotProblem: problem, replayed: Int(last))
-    }
-
-    /// Builds the projection from the whole log: the teaching events first (merges and
-    /// builds, so that lead times rarely wait for them), then every event in global time
-    /// order, so no pair is late. A pair that news reaches after it used what changed is
-    /// recomputed once, at the end.
-    public func replay(_ log: SQLiteEventLog, through last: Int64? = nil) throws {
-        let last = try last ?? log.lastSequenceNow()
-        var projection = Projection(pipeline: pipeline)
-        var stale = Set<PairKey>()
-        let teaching: Set<EventType> = [.changeMerged, .artifactPublished]
-        try log.replayNow(types: teaching, through: last) { batch in
-            for e in batch { projection.apply(e, deferring: &stale) }
-        }
-        try log.replayNow(excluding: teaching, through: last) { batch in
-            for e in batch { projection.apply(e, deferring: &stale) }
-        }
-        try projection.recompute(stale, load: loader)
-        install(projection, through: last, snapshot: 0)
+        install(projection, snapshot: restore.snapshotSequence ?? 0)
+        restore.replayed = try await applyNewRows(from: log)
         releaseFreedMemory()
+        state.withLock { $0.restored = restore }
+        return restore
     }
 
     /// Gives the replay's transient batches back to the system.
@@ -182,48 +146,104 @@ public final class MetricsService: Sendable {
         #endif
     }
 
-    private func install(_ projection: Projection, through last: Int64, snapshot: Int64) {
+    private func install(_ projection: Projection, snapshot: Int64) {
         var projection = projection
         projection.sortKeys()
         budget.withLock { $0.known = Set(projection.pairs.keys) }
+        let through = projection.lastSequence
         state.withLock { s in
             s.projection = projection
-            s.applied = AppliedSequences(through: last)
             s.snapshotSequence = snapshot
-            s.settledThrough = last
+        }
+        applied.publish(through)
+    }
+
+    /// The newest row applied: every row up to it is in the figures.
+    public var appliedThrough: Int64 { state.withLock { $0.projection.lastSequence } }
+
+    /// Applies the rows after the newest one applied, in sequence order, `chunk` at a time,
+    /// while the log has more: the rows this server wrote, an import by another process, any
+    /// writer. Pairs left pending by late events are rebuilt from the log after each chunk.
+    /// Returns how many rows it applied. Call it from one task at a time.
+    @discardableResult
+    public func applyNewRows(from log: any EventLogReader, chunk: Int = MetricsService.chunkSize) async throws -> Int {
+        try await rebuildPending(from: log)
+        var applied = 0
+        var after = appliedThrough
+        var next: Task<[StoredEvent], any Error>? = Task { [after] in try await log.events(after: after, limit: chunk) }
+        while let reading = next {
+            let rows = try await reading.value
+            guard let last = rows.last?.sequence else { break }
+            // The next chunk is read (and decoded) while this one is applied.
+            next = rows.count < chunk ? nil : Task { try await log.events(after: last, limit: chunk) }
+            guard rows.first!.sequence == after + 1 else {
+                next?.cancel()
+                throw ProjectionFeedError.gap(after: after, found: rows.first!.sequence)
+            }
+            try await offloaded { self.state.withLock { $0.projection.apply(batch: rows) } }
+            let keys = rows.flatMap { pipeline.pairKeys(for: $0.event) }
+            budget.withLock { $0.known.formUnion(keys) }
+            try await rebuildPending(from: log)
+            self.applied.publish(last)
+            applied += rows.count
+            after = last
+        }
+        return applied
+    }
+
+    /// Rebuilds the pairs the applied rows left pending, reading their events from the log.
+    private func rebuildPending(from log: any EventLogReader) async throws {
+        while let (key, from, through) = state.withLock({ s in s.projection.pendingRebuild.map { ($0.key, $0.after, s.projection.lastSequence) } }) {
+            let events = try await log.pairEvents(service: key.service, environment: key.environment, after: from, through: through)
+            try await offloaded { self.state.withLock { $0.projection.rebuild(key, from: from, with: events) } }
         }
     }
 
-    /// Applies the rows another process wrote to the log (`shiplog events import` into the
-    /// server's database): those that were there at the previous call and are still not
-    /// applied. Newer rows may still be on their way from this server's own appends, so the
-    /// first call after start-up applies nothing; call it periodically. Reads and applies in
-    /// chunks of `chunk` rows, each one batch (in time order, each late pair recomputed once).
-    /// Returns how many rows it applied; nil when tracking gave up (see `State.gaveUp`).
-    @discardableResult
-    public func catchUp(from log: SQLiteEventLog, chunk: Int64 = 50_000) throws -> Int? {
-        let last = try log.lastSequenceNow()
-        let (from, horizon, gaveUp) = state.withLock { s in (s.applied.through, min(s.settledThrough, last), s.gaveUp) }
-        defer { state.withLock { $0.settledThrough = max($0.settledThrough, last) } }
-        if gaveUp { return nil }
-        let load = loader
-        var applied = 0
-        var start = from
-        while start < horizon {
-            let end = min(start + chunk, horizon)
-            let rows = try log.eventsNow(after: start, through: end)
-            try state.withLock { s in
-                let missing = rows.filter { !s.applied.contains($0.sequence) }
-                guard !missing.isEmpty else { return }
-                try s.projection.apply(batch: missing, load: load)
-                for e in missing { s.markApplied(e.sequence) }
-                applied += missing.count
-                let keys = missing.flatMap { pipeline.pairKeys(for: $0.event) }
-                budget.withLock { $0.known.formUnion(keys) }
+    /// Keeps the state current until the task is cancelled: applies rows as this process
+    /// commits them (`log.committed`), and every `pollInterval` (nil: never) looks for rows
+    /// another process wrote. A failure is reported and retried a second later; the rows
+    /// stay in the log meanwhile.
+    public func follow(_ log: any EventLogReader, pollInterval: Duration?, onError: @escaping @Sendable (any Error) -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [applied] in
+                // Waiters for `applied` look at their deadlines at least every second.
+                var sincePoll = Duration.zero
+                let tick = min(pollInterval ?? .seconds(1), .seconds(1))
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: tick) } catch { break }
+                    applied.wakeAll()
+                    sincePoll += tick
+                    if let pollInterval, sincePoll >= pollInterval {
+                        sincePoll = .zero
+                        log.committed.wakeAll()
+                    }
+                }
             }
-            start = end
+            while !Task.isCancelled {
+                do {
+                    try await applyNewRows(from: log)
+                } catch is CancellationError {
+                    break
+                } catch {
+                    onError(error)
+                    do { try await Task.sleep(for: .seconds(1)) } catch { break }
+                    continue
+                }
+                await log.committed.wait(until: appliedThrough + 1)
+            }
+            group.cancelAll()
         }
-        return applied
+    }
+
+    /// Returns true once row `sequence` is applied, false when `timeout` passes first (while
+    /// `follow` runs, deadlines are looked at every second).
+    public func waitUntilApplied(_ sequence: Int64, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while applied.value < sequence {
+            if ContinuousClock.now >= deadline || Task.isCancelled { return false }
+            await applied.wait(until: sequence)
+        }
+        return true
     }
 
     /// The most pairs appends over HTTP may create (`--max-pairs`); nil: no limit. Events
@@ -261,27 +281,16 @@ public final class MetricsService: Sendable {
         budget.withLock { $0.known.subtract(reservation.keys) }
     }
 
-    /// Applies freshly appended events (those just created).
-    public func apply(_ events: [StoredEvent]) throws {
-        let load = loader
-        try state.withLock { s in
-            try s.projection.apply(batch: events, load: load)
-            for e in events { s.markApplied(e.sequence) }
-        }
-        let keys = events.flatMap { pipeline.pairKeys(for: $0.event) }
-        budget.withLock { $0.known.formUnion(keys) }
-    }
-
     /// Saves the projection as `log`'s snapshot when at least `minimumNewEvents` rows were
-    /// applied since the last one and every row up to the newest is applied. Returns the row
-    /// the saved snapshot covers and its size in bytes, or nil when nothing was saved.
+    /// applied since the last one and no rebuild is pending. Returns the row the saved
+    /// snapshot covers and its size in bytes, or nil when nothing was saved.
     @discardableResult
     public func saveSnapshot(to log: any SnapshotStore, minimumNewEvents: Int = 1) async throws -> (sequence: Int64, bytes: Int)? {
         let candidate: (Projection, Int64)? = state.withLock { s in
-            guard s.applied.isContiguous, !s.gaveUp, s.applied.through > 0,
-                s.applied.through - s.snapshotSequence >= max(1, Int64(minimumNewEvents))
+            let through = s.projection.lastSequence
+            guard !s.projection.hasPendingRebuilds, through > 0, through - s.snapshotSequence >= max(1, Int64(minimumNewEvents))
             else { return nil }
-            return (s.projection, s.applied.through)
+            return (s.projection, through)
         }
         guard let (projection, sequence) = candidate else { return nil }
         // Encoded outside the lock (the copy shares storage until the live state changes)
@@ -385,6 +394,17 @@ public final class MetricsService: Sendable {
 }
 
 #if os(Linux)
+/// The log handed over rows that do not follow the last one applied.
+public enum ProjectionFeedError: Error, Sendable, CustomStringConvertible {
+    case gap(after: Int64, found: Int64)
+
+    public var description: String {
+        switch self {
+        case let .gap(after, found): "the log returned row \(found) after row \(after): rows are missing between them"
+        }
+    }
+}
+
 /// glibc's `malloc_trim`, which the Glibc module does not export.
 @_silgen_name("malloc_trim")
 private func glibcMallocTrim(_ pad: Int) -> Int32

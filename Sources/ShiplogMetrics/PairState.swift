@@ -114,6 +114,9 @@ public struct PairState: Sendable, Equatable {
 
     public var isDegraded: Bool { !openIncidents.isEmpty || lastAttemptFailed }
 
+    /// The newest (time, sequence) applied.
+    var position: LogPosition { LogPosition(time: lastTime, sequence: lastSequence) }
+
     /// Whether an event at (time, sequence) comes after everything applied so far.
     func isInOrder(time: Int64, sequence: Int64) -> Bool {
         time > lastTime || (time == lastTime && sequence > lastSequence)

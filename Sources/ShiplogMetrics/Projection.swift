@@ -1,5 +1,4 @@
 import ShiplogModel
-import ShiplogStore
 
 /// The configured promotion order; the last environment is production.
 public struct Pipeline: Sendable, Hashable {
@@ -44,13 +43,14 @@ public struct Pipeline: Sendable, Hashable {
     }
 }
 
-/// Reads one pair's events from the log, in (time, sequence) order, for recomputation.
+/// Reads one pair's events from the log, in (time, sequence) order.
 public typealias PairLoader = (PairKey) throws -> [StoredEvent]
 
 /// All derived state: one `PairState` per (service, environment), kept up to date event by
 /// event, and what each service's events teach about its changes. An event that arrives late
-/// for its pair, or news that changes figures already computed, recomputes the pairs it
-/// affects (from the log); nothing is ever recomputed from the whole log per scrape.
+/// for its pair, or news that changes figures already computed, leaves the pairs it affects
+/// to be rebuilt (`pendingRebuild`, `rebuild`): a late event from the pair's checkpoint
+/// before it, other news from the pair's first event. Nothing is ever recomputed per scrape.
 public struct Projection: Sendable {
     public let pipeline: Pipeline
     public internal(set) var pairs: [PairKey: PairState] = [:]
@@ -65,20 +65,35 @@ public struct Projection: Sendable {
     }
     /// Per service: commit times and artifacts' changes (see `ServiceKnowledge`).
     var knowledge: [String: ServiceKnowledge] = [:]
-    /// How many pairs were recomputed because of late events (for tests and self-metrics).
+    /// Pairs whose state is behind their events, and where to rebuild each from. Their own
+    /// events are skipped until then: the rebuild reads them from the log.
+    var pending: [PairKey: LogPosition?] = [:]
+    /// Earlier states of the pairs that have had late events, to rebuild from (not saved in
+    /// snapshots).
+    var checkpoints: [PairKey: PairCheckpoints] = [:]
+    /// How many pairs were rebuilt (for tests and self-metrics).
     public internal(set) var recomputations = 0
+    /// The newest row applied: rows are applied in sequence order, so every row up to it.
     public internal(set) var lastSequence: Int64 = 0
 
     public init(pipeline: Pipeline) { self.pipeline = pipeline }
 
-    /// Applies the events of one append (all of them already in the log), in replay order.
-    /// A pair that turns out to be late is recomputed once, after the rest, with every event
-    /// of the batch in it, instead of once per event: a backfill of N events posted newest
-    /// first costs one recomputation per pair, not N.
+    /// Applies rows in replay order (teaching events first, then by time; `replayOrder`).
+    /// Pairs that turn out to be late are left pending, each once whatever number of its
+    /// events are late: a backfill posted newest first costs no rebuild, not one per event.
+    public mutating func apply(batch events: [StoredEvent]) {
+        for stored in Self.replayOrder(events) { apply(stored) }
+    }
+
+    /// `apply(batch:)`, then every pending rebuild with the events `load` reads (tests and
+    /// tools that hold the whole log).
     public mutating func apply(batch events: [StoredEvent], load: PairLoader) throws {
-        var stale = Set<PairKey>()
-        for stored in Self.replayOrder(events) { apply(stored, deferring: &stale) }
-        try recompute(stale, load: load)
+        apply(batch: events)
+        while let (key, from) = pendingRebuild {
+            let through = lastSequence
+            let events = try load(key).filter { $0.sequence <= through && from.map($0.position.isAfter) ?? true }
+            rebuild(key, from: from, with: events)
+        }
     }
 
     /// Teaching events first (merges and builds), then the rest, each in (time, sequence) order.
@@ -91,63 +106,116 @@ public struct Projection: Sendable {
         }
     }
 
-    /// Recomputes the pairs in `stale` from the log, each pipeline environment before the
-    /// next one (a recomputation reads its predecessor's first successes).
-    public mutating func recompute(_ stale: Set<PairKey>, load: PairLoader) throws {
-        let order = stale.sorted { a, b in
-            if a.service != b.service { return a.service < b.service }
-            let ai = pipeline.index(of: a.environment) ?? Int.max, bi = pipeline.index(of: b.environment) ?? Int.max
-            return ai != bi ? ai < bi : a.environment < b.environment
-        }
-        for key in order { try recompute(key, load: load) }
+    /// The next pair to rebuild, and the position its events are needed after (nil: all of
+    /// them), each pipeline environment before the next one (a rebuild reads its
+    /// predecessor's first successes).
+    public var pendingRebuild: (key: PairKey, after: LogPosition?)? {
+        guard let key = pending.keys.min(by: rebuildOrder) else { return nil }
+        return (key, pending[key]!)
     }
 
-    /// Applies one event in order. A pair that needs recomputing is added to `stale` instead,
-    /// and later events of a pair already there are skipped (its recomputation reads them from
-    /// the log); call `recompute(_:load:)` with `stale` once the events are applied. What an
-    /// event teaches about its service's changes is learnt whatever happens to its pair.
-    public mutating func apply(_ stored: StoredEvent, deferring stale: inout Set<PairKey>) {
-        lastSequence = max(lastSequence, stored.sequence)
-        let event = stored.event
-        func invalidate(_ key: PairKey) {
-            // The later pipeline environments read this one's first successes, and its own
-            // events are skipped until it is recomputed: they wait for it too.
-            var next: String? = key.environment
-            while let environment = next {
-                stale.insert(PairKey(service: key.service, environment: environment))
-                next = pipeline.next(environment)
-            }
-        }
-        for key in learn(from: event) { invalidate(key) }
-        guard PairState.belongsToPair(event.type), let environment = event.environment else { return }
-        let key = PairKey(service: event.service, environment: environment)
-        if stale.contains(key) { return }
-        ensurePairs(for: key)
-        let effects = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: makeContext(for: key))
-        if let effects {
-            // An artifact that reached this environment after the next one already has it:
-            // the next environment's promotion of it was judged too early.
-            if let next = pipeline.next(environment) {
-                let nextKey = PairKey(service: key.service, environment: next)
-                if let nextState = pairs[nextKey], effects.newlySucceeded.contains(where: { nextState.firstSuccess[$0] != nil }) {
-                    invalidate(nextKey)
-                }
-            }
-        } else {
-            invalidate(key)
-        }
+    private func rebuildOrder(_ a: PairKey, _ b: PairKey) -> Bool {
+        if a.service != b.service { return a.service < b.service }
+        let ai = pipeline.index(of: a.environment) ?? Int.max, bi = pipeline.index(of: b.environment) ?? Int.max
+        return ai != bi ? ai < bi : a.environment < b.environment
     }
 
-    /// Rebuilds one pair from all of its events.
-    mutating func recompute(_ key: PairKey, load: PairLoader) throws {
+    /// Whether a rebuild is waiting (a snapshot is only taken without one).
+    public var hasPendingRebuilds: Bool { !pending.isEmpty }
+
+    /// Rebuilds a pending pair from `events`: its events after `from`, in (time, sequence)
+    /// order, up to `lastSequence` (all of them when `from` is nil). When that changes which
+    /// artifacts first succeeded here, the next pipeline environment is rebuilt as well.
+    public mutating func rebuild(_ key: PairKey, from: LogPosition?, with events: [StoredEvent]) {
+        pending[key] = nil
         recomputations += 1
         ensurePairs(for: key)
-        var state = PairState(key: key)
+        let before = pairs[key]!.firstSuccess
+        var marks = checkpoints[key] ?? PairCheckpoints()
+        var state: PairState
+        if let from, let base = marks.states.lastIndex(where: { $0.position == from }) {
+            state = marks.states[base]
+            marks.states.removeSubrange((base + 1)...)
+        } else {
+            state = PairState(key: key)
+            marks.states = []
+        }
         let context = makeContext(for: key)
-        for stored in try load(key) {
+        for stored in events {
             state.apply(stored.event, sequence: stored.sequence, context: context)
         }
         pairs[key] = state
+        if from == nil {
+            // A pair rebuilt once keeps checkpoints from now on: late events tend to come again.
+            marks.states = [state]
+            marks.appliedSinceNewest = 0
+        } else {
+            marks.appliedSinceNewest = events.count
+        }
+        checkpoints[key] = marks
+        if state.firstSuccess != before, let next = pipeline.next(key.environment) {
+            requireRebuild(PairKey(service: key.service, environment: next), from: nil)
+        }
+    }
+
+    /// Marks a pair for rebuilding from `from` (nil: from its first event), or from earlier
+    /// when it is already marked.
+    mutating func requireRebuild(_ key: PairKey, from: LogPosition?) {
+        if let existing = pending[key] {
+            guard let old = existing, let new = from else {
+                pending[key] = .some(nil)
+                return
+            }
+            pending[key] = min(old, new)
+        } else {
+            pending[key] = .some(from)
+        }
+    }
+
+    /// Applies one row in order. A late event, or one of a pair already pending, leaves its
+    /// pair pending (`rebuild` reads its events from the log); what an event teaches about
+    /// its service's changes is learnt whatever happens to its pair.
+    mutating func apply(_ stored: StoredEvent) {
+        lastSequence = max(lastSequence, stored.sequence)
+        let event = stored.event
+        for key in learn(from: event) { requireRebuild(key, from: nil) }
+        guard PairState.belongsToPair(event.type), let environment = event.environment else { return }
+        let key = PairKey(service: event.service, environment: environment)
+        ensurePairs(for: key)
+        let position = stored.position
+        if pending[key] != nil {
+            // Its rebuild reads this event; it only has to start early enough.
+            if case .some(.some(let from)) = pending[key], !position.isAfter(from) { requireRebuild(key, from: checkpoint(of: key, before: position)) }
+            return
+        }
+        guard let effects = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: makeContext(for: key)) else {
+            requireRebuild(key, from: checkpoint(of: key, before: position))
+            return
+        }
+        if var marks = checkpoints[key] {
+            marks.appliedSinceNewest += 1
+            let state = pairs[key]!
+            if marks.appliedSinceNewest >= PairCheckpoints.interval(for: state) {
+                marks.states.append(state)
+                if marks.states.count > PairCheckpoints.kept { marks.states.removeFirst() }
+                marks.appliedSinceNewest = 0
+            }
+            checkpoints[key] = marks
+        }
+        // An artifact that reached this environment after the next one already has it:
+        // the next environment's promotion of it was judged too early.
+        if let next = pipeline.next(environment) {
+            let nextKey = PairKey(service: key.service, environment: next)
+            if let nextState = pairs[nextKey], effects.newlySucceeded.contains(where: { nextState.firstSuccess[$0] != nil }) {
+                requireRebuild(nextKey, from: nil)
+            }
+        }
+    }
+
+    /// The position of the newest checkpoint of `key` before `position`; nil when there is
+    /// none (rebuild from the pair's first event).
+    func checkpoint(of key: PairKey, before position: LogPosition) -> LogPosition? {
+        checkpoints[key]?.states.last(where: { position.isAfter($0.position) })?.position
     }
 
     /// Learns what an event teaches its service; returns the pairs whose figures used
@@ -252,3 +320,21 @@ public struct Projection: Sendable {
 }
 
 import Foundation
+
+/// Earlier states of one pair, oldest first: a late event is applied by going back to the
+/// newest one before it and applying the pair's events after that again, which costs what
+/// the event's lateness costs instead of a pass over the pair's whole history.
+struct PairCheckpoints: Sendable {
+    var states: [PairState] = []
+    /// Events applied since the newest state was kept.
+    var appliedSinceNewest = 0
+
+    /// Two are kept, so that a late event is covered at least `interval` events back.
+    static let kept = 2
+
+    /// Events between checkpoints: a checkpoint shares the pair's storage until the pair
+    /// changes, which then copies it, so larger pairs keep one less often.
+    static func interval(for state: PairState) -> Int {
+        max(64, (state.deploymentLog.count + state.leadTimes.count) / 8)
+    }
+}

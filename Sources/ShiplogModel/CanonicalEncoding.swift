@@ -196,6 +196,9 @@ public struct PreparedEvent: Sendable, Hashable {
     public var raw: [UInt8]
     public var format: SourceFormat
     public var receivedAt: Timestamp
+    /// The sender named no `time`: the log stamps one when it writes the event (`stamped(at:)`),
+    /// so that such events are in time order in the order they are written.
+    public private(set) var stampsTimeOnWrite: Bool
 
     public var id: String { event.id! }
     public var time: Timestamp { event.time! }
@@ -220,5 +223,17 @@ public struct PreparedEvent: Sendable, Hashable {
         self.raw = raw
         self.format = format
         self.receivedAt = receivedAt
+        self.stampsTimeOnWrite = sent.time == nil
+    }
+
+    /// The event with the time the log writes it at, in place of the receive time it was
+    /// given until then. The id and the content digest stay as they are: neither depends on
+    /// a time shiplog filled in.
+    public func stamped(at time: Timestamp) -> PreparedEvent {
+        guard stampsTimeOnWrite, time != event.time else { return self }
+        var copy = self
+        copy.event.time = time
+        copy.canonical = copy.event.canonicalJSON
+        return copy
     }
 }

@@ -32,7 +32,8 @@ public struct ServerConfiguration: Sendable {
     /// How often the snapshot condition is checked.
     public var snapshotCheckInterval: Duration = .seconds(30)
     /// How often rows written by another process (`events import`) are looked for and
-    /// applied to the metrics; nil: never.
+    /// applied to the metrics (this server's own rows are applied as they are committed);
+    /// nil: never.
     public var catchUpInterval: Duration? = .seconds(10)
     /// Which alert labels name the service and environment of an Alertmanager alert.
     public var alertLabels = AlertmanagerSource.LabelNames()
@@ -134,8 +135,8 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     // GitHub cannot send a bearer token; with a secret, its signature stands in for the write token.
     let signedRoutes: Set<String> = configuration.githubSecret != nil ? ["/api/v1/webhooks/github"] : []
     router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken, signedRoutes: signedRoutes))
-    let ingest = Ingest(log: log, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes) { error in
-        logger.error("metrics projection could not apply an event", metadata: ["error": "\(error)"])
+    let ingest = Ingest(log: log, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes) { sequence in
+        logger.warning("answered before the metrics applied the row (see the errors of the projection)", metadata: ["sequence": "\(sequence)"])
     }
     router.addRoutes(HealthController(log: log).routes)
     router.addRoutes(MetricsController(metrics: metrics).routes)
@@ -149,8 +150,9 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
 }
 
 /// The whole service, ready to run; `onRunning` receives the bound port (useful with `--port 0`).
+/// `snapshots` is where the metrics state is saved (nil: never).
 public func buildApplication(
-    configuration: ServerConfiguration, log: any EventLog, metrics: MetricsService, logger: Logger,
+    configuration: ServerConfiguration, log: any EventLog, snapshots: (any SnapshotStore)?, metrics: MetricsService, logger: Logger,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
@@ -160,10 +162,8 @@ public func buildApplication(
     if let interval = configuration.verifyInterval {
         services.append(PeriodicVerification(log: log, metrics: metrics, interval: interval, logger: logger))
     }
-    if let interval = configuration.catchUpInterval, let store = log as? SQLiteEventLog {
-        services.append(ExternalWrites(log: store, metrics: metrics, interval: interval, logger: logger))
-    }
-    if configuration.snapshotEvery > 0, let store = log as? any SnapshotStore {
+    services.append(ProjectionFeed(log: log, metrics: metrics, pollInterval: configuration.catchUpInterval, logger: logger))
+    if configuration.snapshotEvery > 0, let store = snapshots {
         services.append(ProjectionSnapshots(
             store: store, metrics: metrics, every: configuration.snapshotEvery,
             checkInterval: configuration.snapshotCheckInterval, logger: logger))

@@ -9,15 +9,21 @@ public struct Ingest: Sendable {
     public let log: any EventLog
     public let metrics: MetricsService
     public let maxBodyBytes: Int
-    let projectionFailed: @Sendable (any Error) -> Void
+    /// How long an answer waits for the metrics to apply its rows.
+    let applyTimeout: Duration
+    let notApplied: @Sendable (Int64) -> Void
 
-    /// - Parameter onProjectionFailure: told when an acknowledged event could not be applied
-    ///   to the metrics (the event itself is durable either way).
-    public init(log: any EventLog, metrics: MetricsService, maxBodyBytes: Int, onProjectionFailure: @escaping @Sendable (any Error) -> Void) {
+    /// - Parameter onNotApplied: told when the metrics had not applied an acknowledged row
+    ///   within `applyTimeout` (the row itself is durable either way).
+    public init(
+        log: any EventLog, metrics: MetricsService, maxBodyBytes: Int, applyTimeout: Duration = .seconds(5),
+        onNotApplied: @escaping @Sendable (Int64) -> Void
+    ) {
         self.log = log
         self.metrics = metrics
         self.maxBodyBytes = maxBodyBytes
-        self.projectionFailed = onProjectionFailure
+        self.applyTimeout = applyTimeout
+        self.notApplied = onNotApplied
     }
 
     /// Counts a refused body of `format` (400).
@@ -97,21 +103,12 @@ public struct Ingest: Sendable {
             metrics.release(reservation)
             throw error
         }
-        var created: [StoredEvent] = []
-        for (event, outcome) in zip(events, outcomes) where !outcome.isDuplicate {
-            created.append(StoredEvent(sequence: outcome.sequence, event: event.event, receivedAt: event.receivedAt, format: event.format))
-        }
-        metrics.countIngest(source: format, outcome: .created, count: created.count)
-        metrics.countIngest(source: format, outcome: .duplicate, count: events.count - created.count)
-        // The events are durable; the projection follows. A failure here (the log unreadable
-        // for a late event's recomputation) is logged, and the answer stays a success.
-        do {
-            // Off the cooperative threads: a large batch holds the projection's lock a while,
-            // and requests that wait for it must not starve the others (health probes).
-            try await offloaded { [metrics, created] in try metrics.apply(created) }
-        } catch {
-            projectionFailed(error)
-        }
+        let created = outcomes.count(where: { !$0.isDuplicate })
+        metrics.countIngest(source: format, outcome: .created, count: created)
+        metrics.countIngest(source: format, outcome: .duplicate, count: events.count - created)
+        // The rows are durable; the answer also waits until the metrics show them.
+        let newest = outcomes.map(\.sequence).max() ?? 0
+        if await !metrics.waitUntilApplied(newest, timeout: applyTimeout) { notApplied(newest) }
         let results: [JSONValue] = zip(events, outcomes).map { event, outcome in
             .object([
                 ("sequence", .number(String(outcome.sequence))),

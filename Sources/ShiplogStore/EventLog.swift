@@ -1,25 +1,43 @@
 import ShiplogModel
 
+/// What the metrics, the server and the CLI read from a log, whatever holds it: rows in
+/// sequence order, one pair's or one service's events in (time, sequence) order, the
+/// hash of a row, and a signal of what is committed.
+public protocol EventLogReader: Sendable {
+    /// The sequence number of the newest row (0 for an empty log).
+    func lastSequence() async throws -> Int64
+
+    /// Stored events in sequence order, after `sequence`, at most `limit` of them.
+    func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent]
+
+    /// One (service, environment)'s events in (time, sequence) order, those after `position`
+    /// (all with nil) and at most row `through`: what a pair is rebuilt from.
+    func pairEvents(service: String, environment: String, after position: LogPosition?, through: Int64) async throws -> [StoredEvent]
+
+    /// Every event of one service, in (time, sequence) order: what an explanation reads.
+    func serviceEvents(_ service: String) async throws -> [StoredEvent]
+
+    /// The hash of row `sequence` (hex), nil when there is no such row.
+    func rowHash(_ sequence: Int64) async throws -> String?
+
+    /// "Committed through N": raised after every durable write of this process. Rows that
+    /// another process writes are only found by reading (`events(after:limit:)`).
+    var committed: SequenceSignal { get }
+}
+
 /// The append-only event log, whatever holds it. SQLite is the embedded implementation;
 /// a second backend implements this same protocol and passes the same test suite
 /// (`EventLogContractTests`, run for every backend).
-public protocol EventLog: Sendable {
+public protocol EventLog: EventLogReader {
     /// Appends one submission (a single event or a batch) durably, all or nothing.
-    /// Returns after the transaction holding it is committed and synced.
+    /// Returns after the transaction holding it is committed and synced. An event whose
+    /// `time` shiplog filled in is stamped when it is written, so that such events are in
+    /// time order in the order of their sequence numbers.
     /// - Throws: `AppendError.conflict` when an id is already taken by different content.
     func append(_ events: [PreparedEvent]) async throws -> [AppendOutcome]
 
     /// One page of history, newest first by `time` (ties by sequence).
     func page(_ query: EventQuery) async throws -> EventPage
-
-    /// Stored events in sequence order, after `sequence`, at most `limit` of them.
-    func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent]
-
-    /// Every event of one service, in (time, sequence) order: what an explanation reads.
-    func serviceEvents(_ service: String) async throws -> [StoredEvent]
-
-    /// The sequence number of the newest row (0 for an empty log).
-    func lastSequence() async throws -> Int64
 
     /// Walks the hash chain and checks the append-only schema.
     func verify() async throws -> VerifyReport
@@ -61,41 +79,6 @@ public enum AppendError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .conflict(index, id, existing):
             "event \(index): id \"\(id)\" is already recorded (sequence \(existing)) with different content"
         }
-    }
-}
-
-/// A row of the log.
-public struct StoredEvent: Sendable, Hashable {
-    public var sequence: Int64
-    public var event: Event
-    public var receivedAt: Timestamp
-    public var format: SourceFormat
-
-    public init(sequence: Int64, event: Event, receivedAt: Timestamp, format: SourceFormat) {
-        self.sequence = sequence
-        self.event = event
-        self.receivedAt = receivedAt
-        self.format = format
-    }
-
-    /// The record as the API and `events list --format json` show it.
-    public var jsonValue: JSONValue {
-        .object([
-            ("sequence", .number(String(sequence))),
-            ("receivedAt", .string(receivedAt.rfc3339)),
-            ("format", .string(format.rawValue)),
-            ("event", event.jsonValue),
-        ])
-    }
-
-    /// Reads a record in the form of `jsonValue` (as the API sends it).
-    public init?(json: JSONValue) {
-        guard let seq = json["sequence"]?.intValue,
-            let received = json["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let format = json["format"]?.stringValue.flatMap(SourceFormat.init(rawValue:)),
-            let eventJSON = json["event"], case .success(let event) = Event.validate(eventJSON, now: nil)
-        else { return nil }
-        self.init(sequence: Int64(seq), event: event, receivedAt: received, format: format)
     }
 }
 

@@ -12,8 +12,9 @@ import Synchronization
 final class GroupCommitter: Sendable {
     typealias Submission = [PreparedEvent]
     typealias Outcome = Result<[AppendOutcome], any Error>
-    /// Writes several submissions in one transaction, one outcome per submission.
-    typealias Writer = @Sendable ([Submission]) -> [Outcome]
+    /// Writes several submissions in one transaction: one outcome per submission, and the
+    /// newest row of the log after it (nil when the transaction failed).
+    typealias Writer = @Sendable ([Submission]) -> (outcomes: [Outcome], committedThrough: Int64?)
     /// Calls its argument once everything committed so far is durable (or cannot be made so).
     typealias Durability = @Sendable (@escaping @Sendable (Result<Void, any Error>) -> Void) -> Void
     private typealias Pending = (submission: Submission, continuation: CheckedContinuation<Outcome, Never>)
@@ -27,7 +28,9 @@ final class GroupCommitter: Sendable {
 
     /// - Parameter enabled: false writes each submission in its own transaction and waits for
     ///   its sync before writing the next (for comparison).
-    init(enabled: Bool, writer: @escaping Writer, durability: @escaping Durability) {
+    /// - Parameter published: told the newest row once a group is durable, before its
+    ///   submissions are answered.
+    init(enabled: Bool, writer: @escaping Writer, durability: @escaping Durability, published: @escaping @Sendable (Int64) -> Void) {
         let statistics = self.statistics
         batcher = Batcher(label: "shiplog.group-commit") { batch in
             for group in enabled ? [batch] : batch.map({ [$0] }) {
@@ -35,10 +38,11 @@ final class GroupCommitter: Sendable {
                     c.transactions += 1
                     c.largestGroup = max(c.largestGroup, group.count)
                 }
-                let outcomes = writer(group.map(\.submission))
+                let (outcomes, committedThrough) = writer(group.map(\.submission))
                 // Acknowledged only once durable: a conflict or duplicate answer also
                 // describes rows that may not have been synced yet.
                 let acknowledge: @Sendable (Result<Void, any Error>) -> Void = { synced in
+                    if case .success = synced, let committedThrough { published(committedThrough) }
                     for (pending, outcome) in zip(group, outcomes) {
                         pending.continuation.resume(returning: synced.flatMap { outcome })
                     }

@@ -76,6 +76,11 @@ public final class SQLiteEventLog: EventLog {
 
     public let path: String
     let pool: DatabasePool
+    public let committed: SequenceSignal
+    /// Rows this process wrote lately, as written: the metrics read them from here instead of
+    /// decoding them again.
+    private let recent: RecentRows
+    private let clock: StampClock
     private let committer: GroupCommitter
     private let walSync: WALSync
     private let busyTimeout: TimeInterval
@@ -106,20 +111,29 @@ public final class SQLiteEventLog: EventLog {
             }
         }
         try migrator.migrate(pool)
+        let committed = SequenceSignal(try pool.read(Self.lastSequence))
+        let recent = RecentRows(capacity: 4096)
+        let clock = StampClock()
+        self.committed = committed
+        self.recent = recent
+        self.clock = clock
         committer = GroupCommitter(
             enabled: options.groupCommit,
             writer: { submissions in
                 do {
                     try walSync.checkHealthy()
-                    return try pool.writeWithoutTransaction { db in
-                        try Self.writeGroup(submissions, db: db)
+                    let written = try pool.writeWithoutTransaction { db in
+                        try Self.writeGroup(submissions, clock: clock, db: db)
                     }
+                    recent.append(written.created)
+                    return (written.outcomes, written.committedThrough)
                 } catch {
                     let explained = StoreError.explaining(error, path: path, busyTimeout: options.busyTimeout)
-                    return submissions.map { _ in .failure(explained) }
+                    return (submissions.map { _ in .failure(explained) }, nil)
                 }
             },
-            durability: { acknowledge in walSync.afterNextSync(acknowledge) }
+            durability: { acknowledge in walSync.afterNextSync(acknowledge) },
+            published: { committed.publish($0) }
         )
     }
 
@@ -150,54 +164,66 @@ public final class SQLiteEventLog: EventLog {
 
     public var writeFailure: (any Error)? { walSync.failure }
 
+    /// What one group's transaction did: an outcome per submission, the rows it created (as
+    /// stored), and the newest row of the log after it.
+    struct WrittenGroup {
+        var outcomes: [Result<[AppendOutcome], any Error>] = []
+        var created: [StoredEvent] = []
+        var committedThrough: Int64 = 0
+    }
+
     /// One transaction holding every submission. Conflicts are rare, so the group is first
     /// written without savepoints; if any submission conflicts, that attempt is rolled back
     /// and the group is written again with a savepoint per submission, so that the
     /// conflicting one fails alone.
-    static func writeGroup(_ submissions: [[PreparedEvent]], db: Database) throws -> [Result<[AppendOutcome], any Error>] {
+    static func writeGroup(_ submissions: [[PreparedEvent]], clock: StampClock, db: Database) throws -> WrittenGroup {
         do {
-            var results: [Result<[AppendOutcome], any Error>] = []
+            var written = WrittenGroup()
             try db.inTransaction(.immediate) {
                 var tip = try ChainTip.read(db)
                 for submission in submissions {
                     var outcomes: [AppendOutcome] = []
                     for (index, event) in submission.enumerated() {
-                        outcomes.append(try insert(event, index: index, tip: &tip, db: db))
+                        outcomes.append(try insert(event, index: index, tip: &tip, clock: clock, created: &written.created, db: db))
                     }
-                    results.append(.success(outcomes))
+                    written.outcomes.append(.success(outcomes))
                 }
+                written.committedThrough = tip.sequence
                 return .commit
             }
-            return results
+            return written
         } catch is AppendError {
-            return try writeGroupIsolated(submissions, db: db)
+            return try writeGroupIsolated(submissions, clock: clock, db: db)
         }
     }
 
     /// The group with a savepoint per submission.
-    static func writeGroupIsolated(_ submissions: [[PreparedEvent]], db: Database) throws -> [Result<[AppendOutcome], any Error>] {
-        var results: [Result<[AppendOutcome], any Error>] = []
+    static func writeGroupIsolated(_ submissions: [[PreparedEvent]], clock: StampClock, db: Database) throws -> WrittenGroup {
+        var written = WrittenGroup()
         try db.inTransaction(.immediate) {
             var tip = try ChainTip.read(db)
             for submission in submissions {
                 let saved = tip
                 var outcomes: [AppendOutcome] = []
+                var created: [StoredEvent] = []
                 do {
                     try db.inSavepoint {
                         for (index, event) in submission.enumerated() {
-                            outcomes.append(try insert(event, index: index, tip: &tip, db: db))
+                            outcomes.append(try insert(event, index: index, tip: &tip, clock: clock, created: &created, db: db))
                         }
                         return .commit
                     }
-                    results.append(.success(outcomes))
+                    written.outcomes.append(.success(outcomes))
+                    written.created += created
                 } catch let error as AppendError {
                     tip = saved
-                    results.append(.failure(error))
+                    written.outcomes.append(.failure(error))
                 }
             }
+            written.committedThrough = tip.sequence
             return .commit
         }
-        return results
+        return written
     }
 
     /// The newest row's sequence and hash; each new row chains onto it.
@@ -242,7 +268,12 @@ public final class SQLiteEventLog: EventLog {
 
     /// Inserts one event onto the chain; an id already in the log is a duplicate (same
     /// content) or a conflict. The insert itself finds a taken id (one index probe, not two).
-    static func insert(_ event: PreparedEvent, index: Int, tip: inout ChainTip, db: Database) throws -> AppendOutcome {
+    /// An event whose time shiplog fills in is stamped here, in write order (`clock`); each
+    /// row created is added to `created` as stored.
+    static func insert(
+        _ event: PreparedEvent, index: Int, tip: inout ChainTip, clock: StampClock, created: inout [StoredEvent], db: Database
+    ) throws -> AppendOutcome {
+        let event = event.stampsTimeOnWrite ? event.stamped(at: clock.next()) : event
         let sequence = tip.sequence + 1
         let envelope = Envelope(receivedNs: event.receivedAt.nanoseconds, format: event.format.rawValue,
                                 contentDigest: event.contentDigest, raw: event.raw)
@@ -271,6 +302,7 @@ public final class SQLiteEventLog: EventLog {
             return .duplicate(existing)
         }
         tip = ChainTip(sequence: sequence, hash: hash)
+        created.append(StoredEvent(sequence: sequence, event: event.event, receivedAt: event.receivedAt, format: event.format))
         return .created(sequence)
     }
 
@@ -331,19 +363,24 @@ public final class SQLiteEventLog: EventLog {
 
     /// One import transaction, synced before it returns.
     private func importChunk(_ chunk: ArraySlice<PreparedEvent>, at start: Int) throws -> [AppendOutcome] {
+        var last: Int64 = 0
+        var created: [StoredEvent] = []
         let outcomes: [AppendOutcome] = try pool.writeWithoutTransaction { db in
             var outcomes: [AppendOutcome] = []
             outcomes.reserveCapacity(chunk.count)
             try db.inTransaction(.immediate) {
                 var tip = try ChainTip.read(db)
                 for (offset, event) in chunk.enumerated() {
-                    outcomes.append(try Self.insert(event, index: start + offset, tip: &tip, db: db))
+                    outcomes.append(try Self.insert(event, index: start + offset, tip: &tip, clock: clock, created: &created, db: db))
                 }
+                last = tip.sequence
                 return .commit
             }
             return outcomes
         }
         try walSync.syncNow()
+        recent.append(created)
+        committed.publish(last)
         return outcomes
     }
 
@@ -412,83 +449,35 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await pool.read { db in
-            try Row.fetchAll(
+        if let cached = recent.rows(after: sequence, limit: limit) { return cached }
+        return try await pool.read { db in
+            try Self.decodeInParallel(Row.fetchAll(
                 db, sql: "SELECT seq, event, received_ns, format FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [sequence, limit]
-            ).map(Self.decode)
+                arguments: [sequence, limit]))
+        }
+    }
+
+    public func pairEvents(service: String, environment: String, after position: LogPosition?, through: Int64) async throws -> [StoredEvent] {
+        let after = position ?? LogPosition(time: .min, sequence: .min)
+        return try await pool.read { db in
+            try Self.decodeInParallel(Row.fetchAll(
+                db, sql: """
+                    SELECT seq, event, received_ns, format FROM events
+                    WHERE service = ? AND environment = ? AND seq <= ? AND (time_ns > ? OR (time_ns = ? AND seq > ?))
+                    ORDER BY time_ns, seq
+                    """, arguments: [service, environment, through, after.time, after.time, after.sequence]))
         }
     }
 
     public func serviceEvents(_ service: String) async throws -> [StoredEvent] {
-        try await pool.read { db in try Self.serviceEvents(service, db: db) }
-    }
-
-    public func serviceEventsNow(_ service: String) throws -> [StoredEvent] {
-        try pool.read { db in try Self.serviceEvents(service, db: db) }
-    }
-
-    static func serviceEvents(_ service: String, db: Database) throws -> [StoredEvent] {
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT seq, event, received_ns, format FROM events WHERE service = ? ORDER BY time_ns, seq", arguments: [service])
-        return try decodeInParallel(rows)
-    }
-
-    /// One (service, environment)'s events in (time, sequence) order: what a projection
-    /// recomputes a pair from.
-    public func pairEventsNow(service: String, environment: String) throws -> [StoredEvent] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db, sql: """
-                    SELECT seq, event, received_ns, format FROM events
-                    WHERE service = ? AND environment = ? ORDER BY time_ns, seq
-                    """, arguments: [service, environment]
-            ).map(Self.decode)
+        try await pool.read { db in
+            try Self.decodeInParallel(Row.fetchAll(
+                db, sql: "SELECT seq, event, received_ns, format FROM events WHERE service = ? ORDER BY time_ns, seq", arguments: [service]))
         }
     }
 
-    /// Every event whose type is in `types` (or, with `excluding`, is not), in (time, sequence)
-    /// order, handed over in batches: the start-up replay of the metrics projection.
-    /// `through` leaves out rows after that sequence (appended while replaying).
-    public func replayNow(
-        types: Set<EventType>? = nil, excluding: Set<EventType> = [], through: Int64? = nil, batchSize: Int = 20_000,
-        _ body: ([StoredEvent]) throws -> Void
-    ) throws {
-        var filter = ""
-        if let through { filter += " AND seq <= \(through)" }
-        if let types { filter += " AND type IN (\(types.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
-        if !excluding.isEmpty { filter += " AND type NOT IN (\(excluding.map { "'\($0.rawValue)'" }.joined(separator: ",")))" }
-        // A reading thread fetches and decodes the next batches while `body` applies this one.
-        let pipe = BatchPipe(capacity: 2)
-        let pool = self.pool
-        let producer = Thread { [filter] in
-            var cursor: (Int64, Int64) = (.min, .min)
-            do {
-                while !pipe.isCancelled {
-                    let rows: [Row] = try pool.read { db in
-                        try Row.fetchAll(
-                            db, sql: """
-                                SELECT seq, event, received_ns, format, time_ns FROM events
-                                WHERE (time_ns > ? OR (time_ns = ? AND seq > ?))\(filter)
-                                ORDER BY time_ns, seq LIMIT ?
-                                """, arguments: [cursor.0, cursor.0, cursor.1, batchSize]
-                        )
-                    }
-                    guard let last = rows.last else { break }
-                    guard pipe.put(.success(try Self.decodeInParallel(rows))) else { break }
-                    cursor = (last[4], last[0])
-                    if rows.count < batchSize { break }
-                }
-            } catch {
-                _ = pipe.put(.failure(error))
-            }
-            pipe.finish()
-        }
-        producer.start()
-        defer { pipe.cancelAndWait() }
-        while let batch = pipe.take() {
-            try body(try batch.get())
-        }
+    public func rowHash(_ sequence: Int64) async throws -> String? {
+        try await pool.read { db in try Self.rowHash(db, sequence) }.map { hex($0) }
     }
 
     /// Decodes rows on every core: parsing the stored JSON is most of a replay's work.
@@ -651,61 +640,5 @@ public final class SQLiteEventLog: EventLog {
             report.rowsChecked += 1
         }
         return report
-    }
-}
-
-/// A bounded hand-over of decoded batches from the thread that reads them to the one that
-/// applies them. `cancelAndWait` stops the reader (when applying fails) and waits for it.
-final class BatchPipe: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var queue: [Result<[StoredEvent], any Error>] = []
-    private var finished = false
-    private var cancelled = false
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// Waits for room; false when the consumer gave up.
-    func put(_ item: Result<[StoredEvent], any Error>) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.count >= capacity, !cancelled { condition.wait() }
-        guard !cancelled else { return false }
-        queue.append(item)
-        condition.broadcast()
-        return true
-    }
-
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
-    }
-
-    /// The producer has nothing more to put.
-    func finish() {
-        condition.lock()
-        finished = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next batch, or nil once the producer finished and everything was taken.
-    func take() -> Result<[StoredEvent], any Error>? {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.isEmpty, !finished { condition.wait() }
-        guard !queue.isEmpty else { return nil }
-        let item = queue.removeFirst()
-        condition.broadcast()
-        return item
-    }
-
-    func cancelAndWait() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        while !finished { condition.wait() }
-        condition.unlock()
     }
 }

@@ -54,7 +54,7 @@ extension SQLiteEventLog: SnapshotStore {
     }
 
     func saveSnapshotNow(kind: String, sequence: Int64, bytes: [UInt8]) throws {
-        guard let hash = try rowHash(sequence) else {
+        guard let hash = try storedHash(sequence) else {
             throw StoreError.corruptRow(sequence: sequence, reason: "a snapshot cannot cover a row that does not exist")
         }
         var header = Self.snapshotMagic
@@ -127,7 +127,7 @@ extension SQLiteEventLog: SnapshotStore {
         }
         let storedKind = String(decoding: kindBytes, as: UTF8.self)
         guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }
-        guard try rowHash(sequence) == hash else {
+        guard try storedHash(sequence) == hash else {
             return .unusable("row \(sequence) of the log is not the one the snapshot was taken after")
         }
         return .found(StateSnapshot(kind: storedKind, sequence: sequence, bytes: payload, createdAt: Timestamp(nanoseconds: created)))
@@ -142,22 +142,12 @@ extension SQLiteEventLog: SnapshotStore {
     }
 
     /// The chain hash stored with row `sequence`; nil when there is no such row.
-    func rowHash(_ sequence: Int64) throws -> Data? {
+    func storedHash(_ sequence: Int64) throws -> Data? {
         try pool.read { db in try Self.rowHash(db, sequence) }
     }
 
     static func rowHash(_ db: Database, _ sequence: Int64) throws -> Data? {
         try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE seq = ?", arguments: [sequence])
-    }
-
-    /// Events `after` < sequence ≤ `through`, in sequence order (decoded on every core).
-    public func eventsNow(after: Int64, through: Int64) throws -> [StoredEvent] {
-        let rows = try pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT seq, event, received_ns, format FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
-                arguments: [after, through])
-        }
-        return try Self.decodeInParallel(rows)
     }
 
     /// Synchronous form of `lastSequence()`.

@@ -37,7 +37,7 @@ struct Explain: AsyncParsableCommand {
             body = answer
         } else {
             let store = try log.openLog(mustExist: true)
-            let events = try store.serviceEventsNow(service)
+            let events = try await store.serviceEvents(service)
             try store.close()
             guard events.contains(where: { $0.event.environment == env }) else {
                 throw CLIError("no events for service \(service) in environment \(env)")

@@ -27,7 +27,7 @@ struct Gate: AsyncParsableCommand {
             default: throw CLIError(ServerClient.errorText(code, body))
             }
         } else {
-            result = try log.localProjection(pipeline.parsed()).gate(service: service, environment: env, version: version)
+            result = try await log.localProjection(pipeline.parsed()).gate(service: service, environment: env, version: version)
         }
         switch result {
         case .passed(let envs):

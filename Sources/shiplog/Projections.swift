@@ -18,10 +18,10 @@ struct PipelineOption: ParsableArguments {
 
 extension LogOptions {
     /// The projection of a local database, replayed from it.
-    func localProjection(_ pipeline: Pipeline) throws -> Projection {
+    func localProjection(_ pipeline: Pipeline) async throws -> Projection {
         let store = try openLog(mustExist: true)
         defer { try? store.close() }
-        return try MetricsService(log: store, pipeline: pipeline, version: ShiplogVersion.current).projection
+        return try await MetricsService.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current).projection
     }
 }
 

@@ -27,7 +27,7 @@ struct Report: AsyncParsableCommand {
             rows = body["rows"]?.arrayValue ?? []
         } else {
             let p = try pipeline.parsed()
-            rows = try log.localProjection(p).report(
+            rows = try await log.localProjection(p).report(
                 environment: env ?? p.production, window: span,
                 service: service, now: Timestamp.now().nanoseconds
             ).map(\.jsonValue)

@@ -88,13 +88,14 @@ struct Serve: AsyncParsableCommand {
         let path = db ?? env["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
         let store = try SQLiteEventLog(path: path)
         let replayStart = ContinuousClock.now
-        let metrics = try MetricsService(log: store, pipeline: pipeline, version: ShiplogVersion.current, useSnapshot: snapshotEvery > 0)
+        let metrics = try await MetricsService.restored(
+            from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current, useSnapshot: snapshotEvery > 0)
         logger.info("replayed the event log", metadata: [
             "events": "\(metrics.projection.lastSequence)", "from": "\(metrics.restored.map { "\($0)" } ?? "-")",
             "duration": "\(ContinuousClock.now - replayStart)",
         ])
         let host = configuration.host
-        let app = try buildApplication(configuration: configuration, log: store, metrics: metrics, logger: logger) { port in
+        let app = try buildApplication(configuration: configuration, log: store, snapshots: store, metrics: metrics, logger: logger) { port in
             FileHandle.standardOutput.write(Data("shiplog listening on http://\(host):\(port) (database \(path))\n".utf8))
         }
         try await app.runService()

@@ -16,7 +16,7 @@ struct Status: AsyncParsableCommand {
             guard code == 200 else { throw CLIError(ServerClient.errorText(code, body)) }
             status = body
         } else {
-            status = try log.localProjection(pipeline.parsed()).status(now: Timestamp.now().nanoseconds)
+            status = try await log.localProjection(pipeline.parsed()).status(now: Timestamp.now().nanoseconds)
         }
         if format != .table {
             print(status.canonicalJSON())

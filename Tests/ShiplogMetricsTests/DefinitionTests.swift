@@ -80,8 +80,8 @@ import ShiplogStore
         m.merged(35, commit: "c3")
         m.events[0].id = "merge-c3"
         let prepared = PreparedEvent(m.events[0], raw: [], format: .native, receivedAt: at(100))
-        let seq = try await log.append([prepared])[0].sequence
-        try metrics.apply([StoredEvent(sequence: seq, event: prepared.event, receivedAt: prepared.receivedAt, format: .native)])
+        _ = try await log.append([prepared])
+        try await metrics.applyNewRows(from: log)
         let p = try #require(metrics.projection.pair("api", "production"))
         #expect(p.leadTimes.map(\.seconds) == [300])
         #expect(p.withoutLeadTime == 0)
@@ -294,10 +294,7 @@ import ShiplogStore
         let events = Self.combined
         let (live, log, _dir) = try await ingest(events, order: shuffled(events.count, seed: 3))
         _ = _dir
-        let restarted = MetricsService(pipeline: .standard, version: "test") { key in
-            try log.pairEventsNow(service: key.service, environment: key.environment)
-        }
-        try restarted.replay(log)
+        let restarted = try await MetricsService.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
         #expect(fingerprint(live.projection) == fingerprint(restarted.projection))
         // Replay in time order recomputes only a pair that later news reaches (argoMerge's dev:
         // the production sync adds a timed commit to the image dev deployed), once.

@@ -8,9 +8,9 @@ import ShiplogStore
     let window = Window(label: "30d", seconds: 30 * 86_400)
     let now = at(10 * 1440)
 
-    func explain(_ log: SQLiteEventLog, _ key: PairKey) throws -> Explanation {
+    func explain(_ log: SQLiteEventLog, _ key: PairKey) async throws -> Explanation {
         Explanation(service: key.service, environment: key.environment, window: window, now: now, pipeline: .standard,
-                    serviceEvents: try log.serviceEventsNow(key.service))
+                    serviceEvents: try await log.serviceEvents(key.service))
     }
 
     /// Every pair of every hand-worked history, posted shuffled: the explanation's figures
@@ -22,7 +22,7 @@ import ShiplogStore
         let projection = metrics.projection
         #expect(projection.pairs.count > 10)
         for (key, pair) in projection.pairs where pair.lastTime != .min {
-            let x = try explain(log, key)
+            let x = try await explain(log, key)
             let f = pair.figures(window: window, now: now.nanoseconds)
             let label = "\(key.service)/\(key.environment)"
             #expect(x.figures == f || (x.figures.leadTimeMedian.isNaN && f.leadTimeMedian.isNaN) || (x.figures.timeToRestoreMedian.isNaN && f.timeToRestoreMedian.isNaN), "\(label)")
@@ -46,7 +46,7 @@ import ShiplogStore
             return e
         })
         _ = _dir
-        let production = try explain(log, PairKey(service: "api", environment: "production"))
+        let production = try await explain(log, PairKey(service: "api", environment: "production"))
         // The Argo CD sync ships app1 through its image: the build states the time and ties it.
         let lead = try #require(production.leadTimes.first)
         #expect(production.leadTimes.count == 1)
@@ -57,7 +57,7 @@ import ShiplogStore
         #expect(lead.tiedToArtifactBy?.id == "e0")
         #expect(lead.commitTimeFrom.type == .artifactPublished)
 
-        let staging = try explain(log, PairKey(service: "api", environment: "staging"))
+        let staging = try await explain(log, PairKey(service: "api", environment: "staging"))
         // v2 (n-e1) failed by incident A (n-e2), live then; the rollback by incident B (n-e5); v3 failed itself.
         #expect(staging.deployments.map(\.event.id) == ["n-e0", "n-e1", "n-e4", "n-e7", "n-e8"])
         #expect(staging.deployments.map { $0.failedBy?.id } == [nil, "n-e2", "n-e5", "n-e7", nil])
@@ -71,7 +71,7 @@ import ShiplogStore
     @Test func promotionsNameTheFirstSuccessBefore() async throws {
         let (_, log, _dir) = try await ingest(DefinitionTests.promotions.events)
         _ = _dir
-        let x = try explain(log, PairKey(service: "api", environment: "production"))
+        let x = try await explain(log, PairKey(service: "api", environment: "production"))
         #expect(x.promotions.map(\.deployment.id) == ["e3", "e5"])
         #expect(x.promotions.map { $0.previous?.id } == ["e1", nil], "1.0 first succeeded in staging with e1; 1.1 skipped staging")
         #expect(x.promotions.map(\.seconds) == [3600, nil])

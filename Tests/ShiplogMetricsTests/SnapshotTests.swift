@@ -6,12 +6,8 @@ import ShiplogStore
 /// A restart from a snapshot must give exactly the state a replay of the whole log gives.
 @Suite struct SnapshotTests {
     /// The state a fresh replay of the whole log builds.
-    static func replayed(_ log: SQLiteEventLog, pipeline: Pipeline = .standard) throws -> MetricsService {
-        let service = MetricsService(pipeline: pipeline, version: "test") { key in
-            try log.pairEventsNow(service: key.service, environment: key.environment)
-        }
-        try service.replay(log)
-        return service
+    static func replayed(_ log: SQLiteEventLog, pipeline: Pipeline = .standard) async throws -> MetricsService {
+        try await MetricsService.restored(from: log, snapshots: nil, pipeline: pipeline, version: "test")
     }
 
     static func expectSameState(_ a: Projection, _ b: Projection) {
@@ -54,111 +50,61 @@ import ShiplogStore
         for i in order[half...] {
             let e = events[i]
             let prepared = PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
-            if case .created(let seq) = try await log.append([prepared])[0] {
-                try live.apply([StoredEvent(sequence: seq, event: prepared.event, receivedAt: prepared.receivedAt, format: .native)])
-            }
+            _ = try await log.append([prepared])
+            try await live.applyNewRows(from: log)
         }
 
-        let restarted = try MetricsService(log: log, pipeline: .standard, version: "test")
+        let restarted = try await MetricsService.restored(from: log, snapshots: log, pipeline: .standard, version: "test")
         let restore = try #require(restarted.restored)
         #expect(restore.snapshotSequence == Int64(half))
         #expect(restore.replayed == events.count - half)
-        let full = try Self.replayed(log)
+        let full = try await Self.replayed(log)
         Self.expectSameState(full.projection, restarted.projection)
         let now = at(30 * 1440).nanoseconds
         #expect(full.render(format: ExpositionFormat.text, now: now).doraPart == restarted.render(format: ExpositionFormat.text, now: now).doraPart)
         #expect(fingerprint(live.projection) == fingerprint(restarted.projection))
     }
 
-    @Test func aSnapshotIsOnlyTakenWithoutGaps() async throws {
+    /// A snapshot covers the rows applied so far, whatever the log holds beyond them.
+    @Test func aSnapshotIsTakenAtTheNewestAppliedRow() async throws {
         let events = OrderIndependenceTests.combined
         let (live, log, _dir) = try await ingest(Array(events.prefix(4)))
         _ = _dir
-        // Rows 5 and 6 are appended, but only 6 has reached the projection so far.
-        var stored: [StoredEvent] = []
+        // Rows 5 and 6 are appended, but not applied yet.
         for e in events[4..<6] {
-            let prepared = PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
-            let seq = try await log.append([prepared])[0].sequence
-            stored.append(StoredEvent(sequence: seq, event: prepared.event, receivedAt: prepared.receivedAt, format: .native))
+            _ = try await log.append([PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))])
         }
-        try live.apply([stored[1]])
-        #expect(try await live.saveSnapshot(to: log) == nil, "row 5 is not applied yet")
-        try live.apply([stored[0]])
+        #expect(try await live.saveSnapshot(to: log)?.sequence == 4)
+        #expect(try await live.applyNewRows(from: log) == 2)
         #expect(try await live.saveSnapshot(to: log)?.sequence == 6)
         #expect(try await live.saveSnapshot(to: log, minimumNewEvents: 1) == nil)
     }
 
-    /// A row this server never applies (appended by another process) leaves a gap for good:
-    /// the bookkeeping stops growing and no snapshot is taken after it.
     /// Rows another process writes to the log (an import into the server's database) are
-    /// applied by `catchUp` once they have been there for one call, interleaved with the
-    /// server's own appends, and the result is what a replay of the whole log gives.
-    @Test func rowsWrittenByAnotherProcessAreCaughtUp() async throws {
+    /// applied in sequence order with the server's own, and the result is what a replay of
+    /// the whole log gives.
+    @Test func rowsWrittenByAnotherProcessAreApplied() async throws {
         let events = OrderIndependenceTests.combined
         let half = events.count / 2
-        let (live, log, dir) = try await ingest(Array(events[..<half]))
-        try live.restore(from: log)
-        #expect(try live.catchUp(from: log) == 0)
+        let (_, log, dir) = try await ingest(Array(events[..<half]))
+        let live = try await MetricsService.restored(from: log, snapshots: log, pipeline: .standard, version: "test")
+        #expect(try await live.applyNewRows(from: log) == 0)
 
         // "Another process": its own connection to the file, appending without telling `live`.
         let other = try SQLiteEventLog(path: dir.path("m.db"))
         for e in events[half...] {
             _ = try await other.append([PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .cli, receivedAt: at(100_000))])
         }
-        // The server's own append after them, applied at once as usual.
+        #expect(live.appliedThrough == Int64(half))
+        // The server's own append after them: its rows and the other process's, in order.
         var own = Event(id: "own", type: .deploymentSucceeded, service: "api", environment: "dev", time: at(5))
         own.version = "own"
-        let prepared = PreparedEvent(own, raw: Array(own.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
-        let sequence = try await log.append([prepared])[0].sequence
-        try live.apply([StoredEvent(sequence: sequence, event: prepared.event, receivedAt: prepared.receivedAt, format: .native)])
-
-        // Rows newer than the previous call may still be on their way: not yet.
-        #expect(try live.catchUp(from: log) == 0)
-        #expect(try live.catchUp(from: log) == events.count - half)
-        Self.expectSameState(try Self.replayed(log).projection, live.projection)
-        #expect(try live.catchUp(from: log) == 0, "nothing twice")
-        #expect(try await live.saveSnapshot(to: log) != nil, "no gap is left: snapshots go on")
-    }
-
-    /// Rows applied beyond a gap are kept as ranges: an import's worth of rows (the gap)
-    /// with any number of the server's own rows after it costs one range, and the gap
-    /// closes in one step. Only separate gaps count towards giving up.
-    @Test func gapsAreRangesAndOnlyManySeparateGapsGiveUp() {
-        var state = MetricsService.State(projection: Projection(pipeline: .standard))
-        state.markApplied(1)
-        for sequence in Int64(100_002)...1_000_000 { state.markApplied(sequence) }
-        #expect(state.applied.through == 1)
-        #expect(state.applied.ahead == [100_002...1_000_000])
-        for sequence in Int64(2)...100_001 { state.markApplied(sequence) }
-        #expect(state.applied.through == 1_000_000)
-        #expect(state.applied.isContiguous)
-
-        for gap in 1...MetricsService.State.largestGapCount { state.markApplied(1_000_000 + Int64(gap) * 2) }
-        #expect(!state.gaveUp)
-        state.markApplied(1_000_000 + Int64(MetricsService.State.largestGapCount + 1) * 2)
-        #expect(state.gaveUp)
-        #expect(state.applied.isContiguous, "nothing kept once given up")
-        state.markApplied(1_000_001)
-        #expect(state.applied.through == 1_000_000, "once given up, the watermark stays")
-    }
-
-    /// The ranges hold exactly the set of inserted rows, in any insertion order.
-    @Test(arguments: [UInt64(3), 17, 2026])
-    func appliedSequencesMatchASet(seed: UInt64) {
-        var generator = SeededGenerator(seed: seed)
-        var applied = AppliedSequences()
-        var model = Set<Int64>()
-        for _ in 0..<3_000 {
-            let sequence = Int64.random(in: 1...1_500, using: &generator)
-            applied.insert(sequence)
-            model.insert(sequence)
-            let through = (0...).lazy.map(Int64.init).first { !model.contains($0 + 1) }!
-            #expect(applied.through == through)
-            let ahead = applied.ahead.flatMap { Array($0) }
-            #expect(Set(ahead) == model.filter { $0 > through }, "after \(sequence)")
-        }
-        #expect((Int64(1)...1_500).allSatisfy { applied.contains($0) == model.contains($0) })
-        #expect(zip(applied.ahead, applied.ahead.dropFirst()).allSatisfy { $0.upperBound + 1 < $1.lowerBound }, "disjoint, not adjacent, ascending")
+        _ = try await log.append([PreparedEvent(own, raw: Array(own.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))])
+        #expect(log.committed.value == Int64(events.count + 1), "the commit signal covers the other process's rows")
+        #expect(try await live.applyNewRows(from: log) == events.count - half + 1)
+        Self.expectSameState(try await Self.replayed(log).projection, live.projection)
+        #expect(try await live.applyNewRows(from: log) == 0, "nothing twice")
+        #expect(try await live.saveSnapshot(to: log) != nil)
     }
 
     @Test func aSnapshotThatDoesNotFitIsIgnored() async throws {
@@ -169,13 +115,13 @@ import ShiplogStore
 
         // Another pipeline: the snapshot's promotions were judged against other environments.
         let other = try #require(Pipeline(parsing: "staging,production"))
-        let restarted = try MetricsService(log: log, pipeline: other, version: "test")
+        let restarted = try await MetricsService.restored(from: log, snapshots: log, pipeline: other, version: "test")
         #expect(restarted.restored?.snapshotSequence == nil)
         #expect(restarted.restored?.snapshotProblem?.contains("projection-v\(ProjectionSnapshot.formatVersion) dev,staging,production") == true)
-        Self.expectSameState(try Self.replayed(log, pipeline: other).projection, restarted.projection)
+        Self.expectSameState(try await Self.replayed(log, pipeline: other).projection, restarted.projection)
 
         // Turned off: the whole log is replayed.
-        let withoutSnapshot = try MetricsService(log: log, pipeline: .standard, version: "test", useSnapshot: false)
+        let withoutSnapshot = try await MetricsService.restored(from: log, snapshots: log, pipeline: .standard, version: "test", useSnapshot: false)
         #expect(withoutSnapshot.restored?.snapshotSequence == nil)
         #expect(withoutSnapshot.restored?.replayed == events.count)
     }

@@ -68,43 +68,35 @@ final class TemporaryDirectory {
 }
 
 /// Posts `events` into a real SQLite log in the given order, one append each (as a server
-/// would), applying each created event to a live MetricsService; returns the service and log.
+/// would), the live MetricsService applying the log's new rows after each; returns the
+/// service and log.
 func ingest(_ events: [Event], order: [Int]? = nil, twice: Bool = false, pipeline: Pipeline = .standard) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
     let dir = TemporaryDirectory()
     let log = try SQLiteEventLog(path: dir.path("m.db"))
-    let metrics = MetricsService(pipeline: pipeline, version: "test") { key in
-        try log.pairEventsNow(service: key.service, environment: key.environment)
-    }
+    let metrics = MetricsService(pipeline: pipeline, version: "test")
     var sequence = order ?? Array(events.indices)
     if twice { sequence = sequence.flatMap { [$0, $0] } }
     for i in sequence {
         let e = events[i]
         let prepared = PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
-        if case .created(let seq) = try await log.append([prepared])[0] {
-            try metrics.apply([StoredEvent(sequence: seq, event: prepared.event, receivedAt: prepared.receivedAt, format: .native)])
-        }
+        _ = try await log.append([prepared])
+        try await metrics.applyNewRows(from: log)
     }
     return (metrics, log, dir)
 }
 
 /// Posts `events` in the given order as appends of `batchSize` events each (an NDJSON
-/// backfill), applying each append's created events together, as the server does.
+/// backfill), the metrics applying each append's rows together, as the server does.
 func ingest(_ events: [Event], order: [Int], batchSize: Int, pipeline: Pipeline = .standard) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
     let dir = TemporaryDirectory()
     let log = try SQLiteEventLog(path: dir.path("m.db"))
-    let metrics = MetricsService(pipeline: pipeline, version: "test") { key in
-        try log.pairEventsNow(service: key.service, environment: key.environment)
-    }
+    let metrics = MetricsService(pipeline: pipeline, version: "test")
     for start in stride(from: 0, to: order.count, by: batchSize) {
         let prepared = order[start..<min(start + batchSize, order.count)].map { i in
             PreparedEvent(events[i], raw: Array(events[i].canonicalJSON.utf8), format: .native, receivedAt: at(100_000))
         }
-        let outcomes = try await log.append(prepared)
-        let created = zip(prepared, outcomes).compactMap { p, o -> StoredEvent? in
-            guard case .created(let seq) = o else { return nil }
-            return StoredEvent(sequence: seq, event: p.event, receivedAt: p.receivedAt, format: .native)
-        }
-        try metrics.apply(created)
+        _ = try await log.append(prepared)
+        try await metrics.applyNewRows(from: log)
     }
     return (metrics, log, dir)
 }
