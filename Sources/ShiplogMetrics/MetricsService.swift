@@ -16,47 +16,15 @@ public enum IngestOutcome: String, Sendable, CaseIterable {
 public final class MetricsService: Sendable {
     public let pipeline: Pipeline
     public let version: String
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// Self-metrics, behind their own lock: every request records its duration, and must not
     /// wait for a large batch the projection is applying.
-    private let counters = Mutex(Counters())
+    let counters = Mutex(Counters())
     /// The pairs that exist or that appends in flight will create, against the limit.
-    private let budget = Mutex(PairBudget())
+    let budget = Mutex(PairBudget())
     /// "Applied through N": every row up to N is in the figures. An append is answered once
     /// its rows are, so a scrape that starts after the answer shows them.
     public let applied = SequenceSignal()
-
-    struct PairBudget: Sendable {
-        var known = Set<PairKey>()
-        var limit: Int? = nil
-    }
-
-    /// An append would create more pairs than `limit` allows (`--max-pairs`).
-    public struct PairLimitExceeded: Error, Sendable, CustomStringConvertible {
-        public var limit: Int
-        /// How many pairs exist or are being created.
-        public var existing: Int
-        /// How many the refused events would add.
-        public var new: Int
-        /// One pair the refused events would create.
-        public var example: PairKey
-
-        public var description: String {
-            "these events would create \(new) new (service, environment) pair\(new == 1 ? "" : "s") (like \(example.service)/\(example.environment)) "
-                + "beyond the limit of \(limit) (\(existing) exist; --max-pairs); nothing was written"
-        }
-    }
-
-    /// Pairs created by `reservePairs` and not yet confirmed or released.
-    public struct PairReservation: Sendable {
-        let keys: [PairKey]
-    }
-
-    struct Counters: Sendable {
-        var ingested: [String: Int] = [:]
-        var requests: [String: Histogram] = [:]
-        var verification: (intact: Bool, at: Timestamp)?
-    }
 
     struct State: Sendable {
         var projection: Projection
@@ -246,41 +214,6 @@ public final class MetricsService: Sendable {
         return true
     }
 
-    /// The most pairs appends over HTTP may create (`--max-pairs`); nil: no limit. Events
-    /// that another process writes to the log (`events import`) are applied whatever the limit.
-    public var pairLimit: Int? {
-        get { budget.withLock { $0.limit } }
-        set { budget.withLock { $0.limit = newValue } }
-    }
-
-    /// Counts the pairs `events` would create against `pairLimit`, all or nothing: either
-    /// throws `PairLimitExceeded`, or holds the new pairs for them until `release` (after a
-    /// failed append) or for good. Concurrent appends cannot pass the limit together.
-    public func reservePairs(for events: [Event]) throws -> PairReservation {
-        try budget.withLock { b in
-            var new: [PairKey] = []
-            var seen = Set<PairKey>()
-            for event in events {
-                for key in pipeline.pairKeys(for: event) where !b.known.contains(key) && seen.insert(key).inserted {
-                    new.append(key)
-                }
-            }
-            if let limit = b.limit, b.known.count + new.count > limit, let example = new.first {
-                throw PairLimitExceeded(limit: limit, existing: b.known.count, new: new.count, example: example)
-            }
-            b.known.formUnion(new)
-            return PairReservation(keys: new)
-        }
-    }
-
-    /// Gives back what `reservePairs` held, when the append that needed it failed.
-    public func release(_ reservation: PairReservation) {
-        guard !reservation.keys.isEmpty else { return }
-        // A concurrent append may have counted on one of these keys; `apply` adds back those
-        // its events create.
-        budget.withLock { $0.known.subtract(reservation.keys) }
-    }
-
     /// Saves the projection as `log`'s snapshot when at least `minimumNewEvents` rows were
     /// applied since the last one and no rebuild is pending. Returns the row the saved
     /// snapshot covers and its size in bytes, or nil when nothing was saved.
@@ -301,28 +234,10 @@ public final class MetricsService: Sendable {
         return (sequence, bytes.count)
     }
 
-    public func countIngest(source: SourceFormat, outcome: IngestOutcome, count: Int = 1) {
-        guard count > 0 else { return }
-        let key = "\(source.rawValue)|\(outcome.rawValue)"
-        counters.withLock { $0.ingested[key, default: 0] += count }
-    }
-
-    public func observeRequest(method: String, route: String, code: Int, seconds: Double) {
-        let key = "\(route)|\(method)|\(code)"
-        counters.withLock { c in
-            c.requests[key, default: Histogram(bounds: Histogram.requestBounds)].record(seconds)
-        }
-    }
-
     /// The newest row this server has applied or loaded from its snapshot: a log that ends
     /// before it has lost rows.
     public var newestSequenceSeen: Int64 {
         state.withLock { max($0.projection.lastSequence, $0.snapshotSequence) }
-    }
-
-    /// Records the outcome of a check of the hash chain and the append-only schema.
-    public func recordVerification(_ report: VerifyReport, at time: Timestamp = .now()) {
-        counters.withLock { $0.verification = (report.isIntact, time) }
     }
 
     /// A consistent copy of the projection (for status, report and gate).
@@ -333,64 +248,6 @@ public final class MetricsService: Sendable {
         }
     }
 
-    /// The exposition for one scrape. Its cost depends on the number of pairs, not events.
-    /// It waits for the projection's lock: call it off the cooperative threads (`offloaded`).
-    public func render(format: ExpositionFormat, now: Int64 = Timestamp.now().nanoseconds) -> String {
-        var (w, projected) = state.withLock { s in
-            var w = ExpositionWriter(format: format, reserve: 2048 + s.projection.pairs.count * 6000)
-            MetricsRenderer.renderDORA(&s.projection, into: &w, now: now)
-            return (w, Projected(lastSequence: s.projection.lastSequence, snapshotSequence: s.snapshotSequence,
-                                 recomputations: s.projection.recomputations, pairs: s.projection.pairs.count))
-        }
-        renderSelf(projected, counters.withLock { $0 }, limit: budget.withLock { $0.limit }, into: &w)
-        w.finish()
-        return w.output
-    }
-
-    /// What the self-metrics read from the projection's state.
-    private struct Projected {
-        var lastSequence: Int64
-        var snapshotSequence: Int64
-        var recomputations: Int
-        var pairs: Int
-    }
-
-    private func renderSelf(_ s: Projected, _ c: Counters, limit: Int?, into w: inout ExpositionWriter) {
-        w.family("shiplog_build_info", .gauge, help: "shiplog's version; always 1.")
-        w.sample("shiplog_build_info", ExpositionWriter.labels(["version": version]), 1)
-        w.family("shiplog_events_ingested_total", .counter, help: "Events received, by source format and outcome (created, duplicate, rejected, conflict, skipped).")
-        for source in SourceFormat.allCases {
-            for outcome in IngestOutcome.allCases {
-                w.sample("shiplog_events_ingested_total", ExpositionWriter.labels(["source": source.rawValue, "outcome": outcome.rawValue]),
-                         c.ingested["\(source.rawValue)|\(outcome.rawValue)"] ?? 0)
-            }
-        }
-        w.family("shiplog_event_log_last_sequence", .gauge, help: "Sequence number of the newest event in the log.")
-        w.sample("shiplog_event_log_last_sequence", "", Int(s.lastSequence))
-        if let v = c.verification {
-            w.family("shiplog_event_log_verified", .gauge, help: "1 when the latest check of the hash chain and the append-only schema passed, 0 when it found a problem (run shiplog verify).")
-            w.sample("shiplog_event_log_verified", "", v.intact ? 1 : 0)
-            w.family("shiplog_event_log_last_verification_timestamp_seconds", .gauge, help: "When the event log was last checked (Unix time).", unit: "seconds")
-            w.sample("shiplog_event_log_last_verification_timestamp_seconds", "", v.at.seconds)
-        }
-        w.family("shiplog_projection_snapshot_sequence", .gauge, help: "Newest row the saved (or loaded) metrics snapshot covers; 0 without one. A restart applies only the rows after it.")
-        w.sample("shiplog_projection_snapshot_sequence", "", Int(s.snapshotSequence))
-        w.family("shiplog_pairs", .gauge, help: "(service, environment) pairs the metrics have series for.")
-        w.sample("shiplog_pairs", "", s.pairs)
-        if let limit {
-            w.family("shiplog_pairs_limit", .gauge, help: "The most pairs events over HTTP may create (--max-pairs); beyond it they are refused with 422.")
-            w.sample("shiplog_pairs_limit", "", limit)
-        }
-        w.family("shiplog_projection_recomputations_total", .counter, help: "Pairs recomputed from the log because an event arrived late.")
-        w.sample("shiplog_projection_recomputations_total", "", s.recomputations)
-        w.family("shiplog_http_request_duration_seconds", .histogram, help: "HTTP request durations by route, method and status code.", unit: "seconds")
-        for key in c.requests.keys.sorted() {
-            let h = c.requests[key]!
-            let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            w.histogram("shiplog_http_request_duration_seconds", ExpositionWriter.labels(["route": parts[0], "method": parts[1], "code": parts[2]]),
-                        bounds: h.bounds, cumulative: h.cumulative, sum: h.sum, count: h.count)
-        }
-    }
 }
 
 #if os(Linux)

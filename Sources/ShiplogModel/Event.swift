@@ -142,10 +142,8 @@ extension String {
         var bytes: [UInt8] = []
         var it = Array(utf8)[...]
         while let b = it.popFirst() {
-            if b == UInt8(ascii: "%"), it.count >= 2,
-                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(v)
+            if b == UInt8(ascii: "%"), it.count >= 2, let v = Hex.decode(it.prefix(2)) {
+                bytes.append(v[0])
                 it = it.dropFirst(2)
             } else {
                 bytes.append(b)

@@ -396,34 +396,14 @@ extension JSONValue {
     }
 
     static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        var needsEscaping = false
-        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C {
-            needsEscaping = true
-            break
-        }
-        if !needsEscaping {
+        if JSONEscaping.needsNoEscaping(s) {
+            out += "\""
             out += s
+            out += "\""
         } else {
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "\u{08}": out += "\\b"
-                case "\u{0C}": out += "\\f"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
+            var bytes: [UInt8] = []
+            JSONEscaping.appendString(s, to: &bytes)
+            out += String(decoding: bytes, as: UTF8.self)
         }
-        out += "\""
     }
 }

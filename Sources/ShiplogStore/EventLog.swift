@@ -128,14 +128,7 @@ public struct EventCursor: Sendable, Hashable {
     }
 
     public init?(token: String) {
-        guard token.utf8.count % 2 == 0, token.utf8.count <= 128 else { return nil }
-        var bytes: [UInt8] = []
-        var it = Array(token.utf8)[...]
-        while !it.isEmpty {
-            guard let b = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(b)
-            it = it.dropFirst(2)
-        }
+        guard token.utf8.count <= 128, let bytes = Hex.decode(token.utf8) else { return nil }
         let parts = String(decoding: bytes, as: UTF8.self).split(separator: ":")
         guard parts.count == 3, parts[0] == "v1", let t = Int64(parts[1]), let s = Int64(parts[2]) else { return nil }
         self.time = Timestamp(nanoseconds: t)

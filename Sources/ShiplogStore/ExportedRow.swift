@@ -101,12 +101,13 @@ extension SQLiteEventLog {
                         WHERE seq > ? ORDER BY seq LIMIT ?
                         """, arguments: [after, batchSize]
                 ).map { row in
-                    let format: String = row[2]
-                    let raw: Data = row[5]
-                    let hash: Data = row[6]
+                    let format: String = row["format"]
+                    let raw: Data = row["raw"]
+                    let hash: Data = row["hash"]
                     return ExportedRow(
-                        sequence: row[0], receivedAt: Timestamp(nanoseconds: row[1]), format: SourceFormat(rawValue: format) ?? .native,
-                        contentDigest: row[3], canonical: row[4], raw: Array(raw), hash: hex(hash))
+                        sequence: row["seq"], receivedAt: Timestamp(nanoseconds: row["received_ns"]),
+                        format: SourceFormat(rawValue: format) ?? .native, contentDigest: row["content_digest"],
+                        canonical: row["event"], raw: Array(raw), hash: hex(hash))
                 }
             }
             guard let last = rows.last else { return }

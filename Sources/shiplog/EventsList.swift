@@ -23,32 +23,14 @@ struct EventsList: AsyncParsableCommand {
     @Option(help: "table, json or ndjson.") var format: Format = .table
 
     func query() throws -> EventQuery {
-        var q = EventQuery()
-        if let env {
-            guard Event.isValidName(env) else { throw CLIError("--env \(env): not a valid environment name") }
-            q.environment = env
-        }
-        if let service {
-            guard Event.isValidName(service) else { throw CLIError("--service \(service): not a valid service name") }
-            q.service = service
-        }
-        if let type {
-            guard let t = EventType(rawValue: type) else {
-                throw CLIError("--type \(type): expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            q.type = t
-        }
-        let now = Timestamp.now()
-        if let since {
-            guard let t = Timestamp.parseBound(since, now: now) else { throw CLIError("--since \(since): expected \(TimeSpan.expected) or an RFC 3339 time (years 1970–2261)") }
-            q.since = t
-        }
-        if let until {
-            guard let t = Timestamp.parseBound(until, now: now) else { throw CLIError("--until \(until): expected \(TimeSpan.expected) or an RFC 3339 time (years 1970–2261)") }
-            q.until = t
-        }
         guard limit >= 1 else { throw CLIError("--limit must be at least 1") }
-        return q
+        do {
+            return try EventQuery(environment: env, service: service, type: type, since: since, until: until, now: .now())
+        } catch {
+            let option = error.field == "environment" ? "env" : error.field
+            let value = [("env", env), ("service", service), ("type", type), ("since", since), ("until", until)].first { $0.0 == option }?.1 ?? ""
+            throw CLIError("--\(option) \(value): \(error.detail)")
+        }
     }
 
     func run() async throws {

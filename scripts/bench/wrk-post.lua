@@ -1,8 +1,10 @@
 -- Single-event POSTs with unique ids: each wrk thread numbers its own requests.
 -- No response() hook: it would make wrk run Lua for every answer on the cores the server
 -- needs; wrk itself reports "Non-2xx or 3xx responses" when any request failed.
+-- SERVICES (default 100) is how many services the events are spread over.
 local counter = 0
 local threads = 0
+local services = tonumber(os.getenv("SERVICES") or "100")
 
 function setup(thread)
   threads = threads + 1
@@ -13,6 +15,6 @@ function request()
   counter = counter + 1
   local body = string.format(
     '{"id":"wrk-%d-%d-%d","type":"deployment.succeeded","service":"svc-%d","environment":"production","version":"1.%d"}',
-    tid, counter, os.time(), counter % 100, counter)
+    tid, counter, os.time(), counter % services, counter)
   return wrk.format("POST", "/api/v1/events", {["Content-Type"] = "application/json"}, body)
 end

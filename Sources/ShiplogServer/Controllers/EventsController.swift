@@ -47,73 +47,16 @@ struct EventsController<Context: RequestContext> {
 extension EventQuery {
     /// Reads `environment`, `service`, `type`, `since`, `until`, `limit` and `cursor`.
     init(parameters: Parameters) throws {
-        self.init()
-        let known: Set<String> = ["environment", "env", "service", "type", "since", "until", "limit", "cursor"]
-        for (key, _) in parameters where !known.contains(String(key)) {
+        for (key, _) in parameters where !EventQuery.parameterNames.contains(String(key)) {
             throw APIError(.badRequest, "unknown query parameter \"\(key)\"", field: String(key))
         }
-        if let env = parameters.get("environment") ?? parameters.get("env") {
-            guard Event.isValidName(env) else { throw APIError(.badRequest, "not a valid environment name", field: "environment") }
-            environment = env
-        }
-        if let service = parameters.get("service") {
-            guard Event.isValidName(service) else { throw APIError(.badRequest, "not a valid service name", field: "service") }
-            self.service = service
-        }
-        if let type = parameters.get("type") {
-            guard let t = EventType(rawValue: type) else {
-                throw APIError(.badRequest, "unknown type \"\(type)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))", field: "type")
-            }
-            self.type = t
-        }
-        let now = Timestamp.now()
-        for name in ["since", "until"] {
-            guard let text = parameters.get(name) else { continue }
-            guard let bound = Timestamp.parseBound(text, now: now) else {
-                throw APIError(.badRequest, "\(name) must be \(TimeSpan.expected) or an RFC 3339 time (years 1970–2261)", field: name)
-            }
-            if name == "since" { since = bound } else { until = bound }
-        }
-        if let text = parameters.get("limit") {
-            guard let n = Int(text), n >= 1, n <= EventQuery.maxLimit else {
-                throw APIError(.badRequest, "limit must be a whole number from 1 to \(EventQuery.maxLimit)", field: "limit")
-            }
-            limit = n
-        }
-        if let text = parameters.get("cursor") {
-            guard let c = EventCursor(token: text) else {
-                throw APIError(.badRequest, "cursor is not one this server handed out (use the \"next\" value of the previous page)", field: "cursor")
-            }
-            cursor = c
-        }
-    }
-}
-
-/// What a Content-Type header says about the body.
-enum MediaKind: Equatable {
-    case json, ndjson, missing
-    case other(String)
-
-    /// The media type without parameters, lowercased: `Application/JSON; charset=utf-8` → `application/json`.
-    static func baseType(_ header: String) -> String {
-        var bytes = header.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
-        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-        while let b = bytes.first, blank(b) { bytes.removeFirst() }
-        while let b = bytes.last, blank(b) { bytes.removeLast() }
-        return String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
-    }
-
-    init(_ header: String?) {
-        guard let header else {
-            self = .missing
-            return
-        }
-        let type = Self.baseType(header)
-        switch type {
-        case "application/json", "text/json": self = .json
-        case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines": self = .ndjson
-        case "": self = .missing
-        default: self = .other(type)
+        do {
+            try self.init(
+                environment: parameters.get("environment") ?? parameters.get("env"), service: parameters.get("service"),
+                type: parameters.get("type"), since: parameters.get("since"), until: parameters.get("until"),
+                limit: parameters.get("limit"), cursor: parameters.get("cursor"), now: .now())
+        } catch {
+            throw APIError(.badRequest, error.message, field: error.field)
         }
     }
 }

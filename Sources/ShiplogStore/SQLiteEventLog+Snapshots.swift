@@ -3,36 +3,6 @@ import Foundation
 import GRDB
 import ShiplogModel
 
-/// Derived state saved beside the log (a projection, say): opaque bytes that hold everything
-/// derived from rows 1…`sequence`. The hash of that row is saved with it, so a snapshot is
-/// only used with the log it was taken from.
-public struct StateSnapshot: Sendable {
-    /// What the bytes hold and how they are encoded; a reader asks for exactly one kind.
-    public var kind: String
-    public var sequence: Int64
-    /// The payload; for a snapshot read from a file, a slice of the file mapped into memory.
-    public var bytes: Data
-    public var createdAt: Timestamp
-}
-
-/// The result of looking for a snapshot.
-public enum SnapshotLookup: Sendable {
-    case none
-    /// There is one, but it must not be used (the reason says why).
-    case unusable(String)
-    case found(StateSnapshot)
-}
-
-/// Where derived state is saved.
-public protocol SnapshotStore: Sendable {
-    /// Saves `bytes` as the one snapshot, replacing any other. Fails when row `sequence`
-    /// does not exist.
-    func saveSnapshot(kind: String, sequence: Int64, bytes: [UInt8]) async throws
-
-    /// The snapshot of `kind`, if there is one that fits this log.
-    func loadSnapshot(kind: String) throws -> SnapshotLookup
-}
-
 /// The SQLite log keeps its snapshot in a file beside the database, `<database>.snapshot`:
 /// a cache that never takes the database's write lock, never grows its WAL, and can be
 /// deleted at any time (the next start-up then replays the whole log).
@@ -153,13 +123,5 @@ extension SQLiteEventLog: SnapshotStore {
     /// Synchronous form of `lastSequence()`.
     public func lastSequenceNow() throws -> Int64 {
         try pool.read(Self.lastSequence)
-    }
-}
-
-/// Runs blocking work (large file writes, encoding) on a dispatch thread instead of one of
-/// Swift Concurrency's few cooperative threads, which serve the requests.
-public func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global(qos: .utility).async { continuation.resume(with: Result { try work() }) }
     }
 }
