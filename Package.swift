@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The event, its types, validation, time parsing, canonical encoding.
@@ -70,6 +71,11 @@ let package = Package(
                 "ShiplogMetrics",
                 "ShiplogServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -86,11 +92,28 @@ let package = Package(
         .executableTarget(name: "FuzzSources", dependencies: ["FuzzDriver", "ShiplogModel", "ShiplogSources"], path: "Fuzz/FuzzSources"),
         .executableTarget(name: "FuzzTime", dependencies: ["FuzzDriver", "ShiplogModel", "ShiplogStore", "ShiplogMetrics"], path: "Fuzz/FuzzTime"),
         .executableTarget(name: "FuzzSnapshot", dependencies: ["FuzzDriver", "ShiplogMetrics", "ShiplogModel", "ShiplogStore"], path: "Fuzz/FuzzSnapshot"),
+        // What the test targets share: temporary directories, the built binary, a server
+        // process, HTTP, the sqlite3 shell, the shared fixtures.
+        .target(name: "ShiplogTestSupport", dependencies: ["ShiplogModel"], path: "Tests/ShiplogTestSupport"),
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
-        .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel"]),
-        .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ShiplogEndToEndTests", dependencies: ["ShiplogModel"]),
+        .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel", "ShiplogTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel", "ShiplogTestSupport"]),
+        // The routes in process (HummingbirdTesting): status codes and bodies, no socket.
+        .testTarget(
+            name: "ShiplogServerTests",
+            dependencies: [
+                "ShiplogServer", "ShiplogMetrics", "ShiplogStore", "ShiplogModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The built binary as users run it: CLI, server, sources, crashes, limits.
+        .testTarget(name: "ShiplogEndToEndTests", dependencies: ["ShiplogModel", "ShiplogTestSupport"]),
+        // The shipped files: deploy/ (kubectl kustomize), Alerts/ and Dashboards/ (promtool,
+        // Prometheus). `swift test --skip ShiplogRepositoryTests` leaves out the tools they need.
+        .testTarget(name: "ShiplogRepositoryTests", dependencies: ["ShiplogModel", "ShiplogTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,8 +14,8 @@ public func fuzzSources(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let now = Timestamp(nanoseconds: 1_780_000_000_000_000_000)
     let events: [PreparedEvent]
     switch selector % 9 {
-    case 0: events = (try? NativeSource.decode(body, framing: .json, receivedAt: now).get()) ?? []
-    case 1: events = (try? NativeSource.decode(body, framing: .ndjson, receivedAt: now).get()) ?? []
+    case 0: events = (try? NativeSource.decode(body, framing: .json, receivedAt: now).get().events) ?? []
+    case 1: events = (try? NativeSource.decode(body, framing: .ndjson, receivedAt: now).get().events) ?? []
     case 2: events = (try? CDEventsSource.decode(body, mode: .structured, receivedAt: now).get().events) ?? []
     case 3: events = (try? CDEventsSource.decode(body, mode: .batch, receivedAt: now).get().events) ?? []
     case 4:

@@ -100,7 +100,9 @@ public final class MetricsService: Sendable {
                 }
             }
         }
-        install(projection, snapshot: restore.snapshotSequence ?? 0)
+        // Handed over, not copied: a copy left here would make the first rows applied copy
+        // every pair they touch.
+        install(consume projection, snapshot: restore.snapshotSequence ?? 0)
         restore.replayed = try await applyNewRows(from: log)
         releaseFreedMemory()
         state.withLock { $0.restored = restore }
@@ -114,10 +116,11 @@ public final class MetricsService: Sendable {
         #endif
     }
 
-    private func install(_ projection: Projection, snapshot: Int64) {
-        var projection = projection
+    private func install(_ projection: consuming Projection, snapshot: Int64) {
         projection.sortKeys()
-        budget.withLock { $0.known = Set(projection.pairs.keys) }
+        _ = projection.takeCreatedPairs()
+        let known = Set(projection.pairs.keys)
+        budget.withLock { $0.known = known }
         let through = projection.lastSequence
         state.withLock { s in
             s.projection = projection
@@ -148,9 +151,13 @@ public final class MetricsService: Sendable {
                 next?.cancel()
                 throw ProjectionFeedError.gap(after: after, found: rows.first!.sequence)
             }
-            try await offloaded { self.state.withLock { $0.projection.apply(batch: rows) } }
-            let keys = rows.flatMap { pipeline.pairKeys(for: $0.event) }
-            budget.withLock { $0.known.formUnion(keys) }
+            let created = try await offloaded {
+                self.state.withLock { s in
+                    s.projection.apply(batch: rows)
+                    return s.projection.takeCreatedPairs()
+                }
+            }
+            if !created.isEmpty { budget.withLock { $0.known.formUnion(created) } }
             try await rebuildPending(from: log)
             self.applied.publish(last)
             applied += rows.count

@@ -71,6 +71,8 @@ public struct Projection: Sendable {
     /// Earlier states of the pairs that have had late events, to rebuild from (not saved in
     /// snapshots).
     var checkpoints: [PairKey: PairCheckpoints] = [:]
+    /// Pairs created since the last `takeCreatedPairs()`.
+    var createdPairs: [PairKey] = []
     /// How many pairs were rebuilt (for tests and self-metrics).
     public internal(set) var recomputations = 0
     /// The newest row applied: rows are applied in sequence order, so every row up to it.
@@ -253,8 +255,15 @@ public struct Projection: Sendable {
         for k in pipeline.pairs(with: key) where pairs.index(forKey: k) == nil {
             pairs[k] = PairState(key: k)
             unorderedKeys.append(k)
+            createdPairs.append(k)
             knowledge[k.service, default: ServiceKnowledge()].environments.append(k.environment)
         }
+    }
+
+    /// The pairs created since the last call.
+    public mutating func takeCreatedPairs() -> [PairKey] {
+        defer { createdPairs = [] }
+        return createdPairs
     }
 
     /// Sorts the pairs created since the last call into `sortedKeys`: O(k log k + n) for k

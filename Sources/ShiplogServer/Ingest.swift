@@ -74,12 +74,12 @@ public struct Ingest: Sendable {
         guard !batch.events.isEmpty else {
             return .json(.object([("results", .array([])), ("skipped", .array(skipped))]), status: .accepted)
         }
-        return try await append(batch.events, format: format, single: false, skipped: skipped)
+        return try await append(batch.events, format: format, single: batch.single, skipped: skipped)
     }
 
     /// Appends durably and answers: 201 when anything was written, 200 when every event was
     /// a duplicate, 409 on a conflicting id. A lone object gets a lone result.
-    func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [JSONValue] = []) async throws -> Response {
+    private func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [JSONValue]) async throws -> Response {
         let reservation: MetricsService.PairReservation
         do {
             reservation = try metrics.reservePairs(for: events.map(\.event))

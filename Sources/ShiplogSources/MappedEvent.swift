@@ -51,10 +51,13 @@ public struct SkippedItem: Sendable, Hashable {
 public struct SourceBatch: Sendable {
     public var events: [PreparedEvent]
     public var skipped: [SkippedItem]
+    /// The body was one event object: it is answered with one result.
+    public var single: Bool
 
-    public init(events: [PreparedEvent], skipped: [SkippedItem] = []) {
+    public init(events: [PreparedEvent], skipped: [SkippedItem] = [], single: Bool = false) {
         self.events = events
         self.skipped = skipped
+        self.single = single
     }
 
     /// Validates mapped events with the native rules. All or nothing: any invalid event fails

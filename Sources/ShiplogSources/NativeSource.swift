@@ -31,10 +31,11 @@ public enum NativeSource {
     }
 
     /// Reads, validates and prepares every event of a body. All or nothing: any bad event
-    /// makes the whole body fail, naming each bad index and field.
+    /// makes the whole body fail, naming each bad index and field. A body that is one JSON
+    /// object is `single` (its answer is one result, not a list).
     public static func decode(
         _ body: [UInt8], framing: Framing, format: SourceFormat = .native, receivedAt: Timestamp
-    ) -> Result<[PreparedEvent], SourceError> {
+    ) -> Result<SourceBatch, SourceError> {
         let pieces: [ArraySlice<UInt8>]
         switch framing {
         case .ndjson:
@@ -92,7 +93,7 @@ public enum NativeSource {
                 : EventValidationError.batchSummary(bad, of: pieces.count, items: "events")
             return .failure(SourceError(summary, field: errors.first?.errors.first?.field, events: errors))
         }
-        return .success(prepared)
+        return .success(SourceBatch(events: prepared, single: single))
     }
 
     /// Reads, validates and prepares one event from its raw JSON bytes.

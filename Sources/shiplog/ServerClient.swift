@@ -1,7 +1,8 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import ShiplogModel
 
 /// A small client for a shiplog server, for `--server`.
@@ -78,27 +79,55 @@ struct ServerClient {
     private func sendOnce(_ method: String, _ path: String, query: [(String, String)], body: [UInt8]?, contentType: String) async -> Attempt {
         var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        var request = URLRequest(url: components.url!)
-        request.httpMethod = method
-        request.timeoutInterval = 60
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        var request = HTTPClientRequest(url: components.url!.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
-            request.httpBody = Data(body)
-            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: contentType)
         }
-        let data: Data
-        let response: URLResponse
+        let status: Int
+        let bytes: ByteBuffer
+        let retryAfter: Int64?
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
-        } catch let error as URLError where [.cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet].contains(error.code) {
-            return .unreachable(error.localizedDescription)
+            let response = try await Self.http.execute(request, timeout: .seconds(60))
+            status = Int(response.status.code)
+            retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0) }
+            bytes = try await response.body.collect(upTo: 256 << 20)
         } catch {
-            return .unknownOutcome(error.localizedDescription)
+            return Self.neverSent(error) ? .unreachable(Self.describe(error)) : .unknownOutcome(Self.describe(error))
         }
-        let http = response as? HTTPURLResponse
-        let json = (try? JSONValue.parse(Array(data))) ?? .string(String(decoding: data, as: UTF8.self))
-        let retryAfter = (http?.value(forHTTPHeaderField: "Retry-After")).flatMap { Int64($0) }
-        return .answered(http?.statusCode ?? 0, json, retryAfter: retryAfter)
+        let data = Array(bytes.readableBytesView)
+        let json = (try? JSONValue.parse(data)) ?? .string(String(decoding: data, as: UTF8.self))
+        return .answered(status, json, retryAfter: retryAfter)
+    }
+
+    /// One HTTP client for the process. A failed connection fails the request at once:
+    /// `send` retries by its own rules (`--retry-for`), and says so.
+    private static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }()
+
+    /// Whether the request cannot have reached the server: no connection was made.
+    private static func neverSent(_ error: any Error) -> Bool {
+        if error is NIOConnectionError { return true }
+        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
+        if let error = error as? IOError { return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode) }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        return false
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if error.dnsAError != nil || error.dnsAAAAError != nil, error.connectionErrors.isEmpty { return "the host name does not resolve" }
+            if let first = error.connectionErrors.first { return "could not connect (\(first.error))" }
+            return "could not connect"
+        }
+        if let error = error as? IOError, error.errnoCode == ECONNREFUSED { return "connection refused" }
+        return "\(error)"
     }
 
     /// The message of an error answer.

@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogTestSupport
 import Testing
 import ShiplogModel
 

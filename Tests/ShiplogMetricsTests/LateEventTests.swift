@@ -1,4 +1,5 @@
 import Synchronization
+import ShiplogTestSupport
 import Testing
 import ShiplogModel
 import ShiplogStore

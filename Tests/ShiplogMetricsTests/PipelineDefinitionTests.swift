@@ -1,3 +1,4 @@
+import ShiplogTestSupport
 import Testing
 import ShiplogModel
 import ShiplogStore

@@ -1,5 +1,6 @@
 import Foundation
 import ShiplogModel
+import ShiplogTestSupport
 import ShiplogStore
 @testable import ShiplogMetrics
 
@@ -54,17 +55,6 @@ struct History {
             $0.commitTime = commitTime.map(at)
         }
     }
-}
-
-/// A fresh directory under the system temp dir, removed when the value goes away.
-final class TemporaryDirectory {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("shiplog-metrics-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 /// Posts `events` into a real SQLite log in the given order, one append each (as a server

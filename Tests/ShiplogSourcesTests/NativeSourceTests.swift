@@ -8,7 +8,7 @@ import ShiplogModel
     let b = #"{"type": "deployment.failed", "service": "a", "environment": "dev", "id": "2", "message": "x ] , { \" y"}"#
 
     func decode(_ text: String, _ framing: NativeSource.Framing = .json) -> Result<[PreparedEvent], SourceError> {
-        NativeSource.decode(Array(text.utf8), framing: framing, receivedAt: now)
+        NativeSource.decode(Array(text.utf8), framing: framing, receivedAt: now).map(\.events)
     }
 
     @Test func singleObject() throws {

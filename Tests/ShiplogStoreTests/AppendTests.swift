@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ShiplogTestSupport
 import Testing
 import ShiplogModel
 @testable import ShiplogStore

@@ -1,21 +1,8 @@
 import Foundation
 import Synchronization
 import ShiplogModel
+import ShiplogTestSupport
 @testable import ShiplogStore
-
-/// A fresh directory under the system temp dir, removed when the value goes away.
-final class TemporaryDirectory {
-    let url: URL
-
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("shiplog-test-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 let t0 = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
 
@@ -27,20 +14,6 @@ func makeEvent(
     var e = Event(id: id, type: type, service: service, environment: env, time: t0.adding(seconds: Double(minute) * 60))
     e.version = version
     return PreparedEvent(e, raw: Array(e.canonicalJSON.utf8), format: .native, receivedAt: t0.adding(seconds: 86_400))
-}
-
-/// Runs the sqlite3 command-line shell on a database file.
-func sqlite3(_ path: String, _ sql: String) -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    p.arguments = [path, sql]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try! p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// A flag set from one task and read from another.

@@ -23,16 +23,7 @@ struct EventsController<Context: RequestContext> {
             throw APIError(.unsupportedMediaType, "Content-Type \(type) is not accepted here; send application/json (an event or an array) or application/x-ndjson", field: "Content-Type")
         }
         let body = try await ingest.readBody(request)
-        let now = Timestamp.now()
-        let events: [PreparedEvent]
-        switch NativeSource.decode(body, framing: framing, receivedAt: now) {
-        case .success(let e): events = e
-        case .failure(let e):
-            ingest.rejected(.native)
-            throw APIError(.badRequest, e.message, field: e.field, events: e.events)
-        }
-        let single = framing == .json && body.first(where: { $0 > 0x20 }) == UInt8(ascii: "{")
-        return try await ingest.append(events, format: .native, single: single)
+        return try await ingest.append(NativeSource.decode(body, framing: framing, receivedAt: .now()), format: .native)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

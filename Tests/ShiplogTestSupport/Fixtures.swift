@@ -3,29 +3,29 @@ import ShiplogModel
 
 /// Files outside the test target: the shared real-world payloads (`../shared/fixtures/`) and
 /// the repository's own shipped configuration (`deploy/`), read in place.
-enum Files {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+package enum Files {
+    package static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let fixtures: URL = ProcessInfo.processInfo.environment["SHIPLOG_FIXTURES"].map { URL(fileURLWithPath: $0) }
+    package static let fixtures: URL = ProcessInfo.processInfo.environment["SHIPLOG_FIXTURES"].map { URL(fileURLWithPath: $0) }
         ?? repository.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
 
-    static func fixture(_ path: String) throws -> String {
+    package static func fixture(_ path: String) throws -> String {
         try String(contentsOf: fixtures.appendingPathComponent(path), encoding: .utf8)
     }
 
-    static func fixtures(in directory: String) throws -> [String] {
+    package static func fixtures(in directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: fixtures.appendingPathComponent(directory).path)
             .filter { $0.hasSuffix(".json") }.sorted().map { "\(directory)/\($0)" }
     }
 
-    static func repositoryFile(_ path: String) throws -> String {
+    package static func repositoryFile(_ path: String) throws -> String {
         try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)
     }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago, for tools that cannot take port 0.
-func freeLoopbackPort() -> Int {
+package func freeLoopbackPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
@@ -39,7 +39,7 @@ func freeLoopbackPort() -> Int {
 }
 
 /// Polls until `condition` holds or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+package func eventually(within seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try await condition() { return true }
@@ -50,7 +50,7 @@ func eventually(within seconds: Double, _ condition: () async throws -> Bool) as
 
 /// Runs a command (through `env`, so from PATH) to completion; stdout and stderr together.
 @discardableResult
-func runTool(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
+package func runTool(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
     let scratch = TemporaryDirectory()
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -66,7 +66,7 @@ func runTool(_ arguments: [String], stdin: String? = nil) throws -> RunResult {
 }
 
 /// The documents of a YAML file as JSON (read with PyYAML), for checking shipped configuration.
-func yamlDocuments(_ path: String) throws -> [JSONValue] {
+package func yamlDocuments(_ path: String) throws -> [JSONValue] {
     let script = "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))"
     let r = try runTool(["python3", "-c", script, path])
     guard r.status == 0 else { throw HarnessError("cannot read \(path) as YAML: \(r.stdout)") }
@@ -74,11 +74,11 @@ func yamlDocuments(_ path: String) throws -> [JSONValue] {
 }
 
 /// A long-running helper process (Prometheus, a static file server) stopped when the value goes away.
-final class BackgroundProcess: @unchecked Sendable {
-    let process = Process()
-    let logPath: String
+package final class BackgroundProcess: @unchecked Sendable {
+    package let process = Process()
+    package let logPath: String
 
-    init(_ arguments: [String], log: String) throws {
+    package init(_ arguments: [String], log: String) throws {
         logPath = log
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -89,7 +89,7 @@ final class BackgroundProcess: @unchecked Sendable {
         try process.run()
     }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    package var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     // SIGKILL: a child may inherit an ignored SIGTERM from the test runner (Python's http.server does).
     deinit {

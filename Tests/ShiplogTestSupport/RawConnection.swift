@@ -5,10 +5,10 @@ import Glibc
 
 /// A TCP connection to loopback that sends exactly the bytes a test gives it: for clients
 /// that stall, send half a request, or never send at all.
-final class RawConnection {
-    let fd: Int32
+package final class RawConnection {
+    package let fd: Int32
 
-    init(port: Int) throws {
+    package init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(errno)") }
         var address = sockaddr_in()
@@ -24,14 +24,14 @@ final class RawConnection {
         }
     }
 
-    func send(_ text: String) {
+    package func send(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// Everything the server sends until it closes the connection, or nil when it is still
     /// open after `seconds`.
-    func readUntilClosed(within seconds: Double) -> String? {
+    package func readUntilClosed(within seconds: Double) -> String? {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -5,28 +5,28 @@ import FoundationNetworking
 import ShiplogModel
 
 /// The built `shiplog` binary: $SHIPLOG_BIN, else next to the test bundle, else the package's debug build.
-let shiplogBinary: String = {
+package let shiplogBinary: String = {
     if let p = ProcessInfo.processInfo.environment["SHIPLOG_BIN"], !p.isEmpty { return p }
     let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("shiplog").path
     if FileManager.default.isExecutableFile(atPath: beside) { return beside }
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     return root.appendingPathComponent(".build/debug/shiplog").path
 }()
 
-/// A fresh directory, removed when the value goes away.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
+/// A fresh directory under the system's temporary directory, removed when the value goes away.
+package final class TemporaryDirectory: @unchecked Sendable {
+    package let url: URL
 
-    init() {
+    package init() {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("shiplog-e2e-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    package func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     @discardableResult
-    func write(_ name: String, _ text: String) -> String {
+    package func write(_ name: String, _ text: String) -> String {
         let p = path(name)
         _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         return p
@@ -35,22 +35,22 @@ final class TemporaryDirectory: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-struct RunResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+package struct RunResult {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 }
 
-let shiplogEnvironmentKeys = ["SHIPLOG_DB", "SHIPLOG_SERVER", "SHIPLOG_TOKEN", "SHIPLOG_WRITE_TOKEN", "SHIPLOG_READ_TOKEN"]
+package let shiplogEnvironmentKeys = ["SHIPLOG_DB", "SHIPLOG_SERVER", "SHIPLOG_TOKEN", "SHIPLOG_WRITE_TOKEN", "SHIPLOG_READ_TOKEN"]
 
 /// Runs the shiplog binary to completion, as a user would from a shell.
 @discardableResult
-func shiplog(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in dir: TemporaryDirectory? = nil) throws -> RunResult {
+package func shiplog(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in dir: TemporaryDirectory? = nil) throws -> RunResult {
     try runProgram(shiplogBinary, arguments, environment: environment, stdin: stdin, directory: dir?.url.path)
 }
 
 /// Runs a program to completion with shiplog's own environment variables cleared.
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+package func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
                 directory: String? = nil) throws -> RunResult {
     let scratch = TemporaryDirectory()
     let process = Process()
@@ -81,15 +81,15 @@ func runProgram(_ executable: String, _ arguments: [String], environment: [Strin
 }
 
 /// `shiplog serve` on a free loopback port, for as long as the test needs it.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    let dir: TemporaryDirectory
-    let stdoutPath: String
-    let stderrPath: String
-    private(set) var port = 0
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+package final class ServerProcess: @unchecked Sendable {
+    package let process = Process()
+    package let dir: TemporaryDirectory
+    package let stdoutPath: String
+    package let stderrPath: String
+    package private(set) var port = 0
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(db: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    package init(db: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         dir = TemporaryDirectory()
         stdoutPath = dir.path("stdout")
         stderrPath = dir.path("stderr")
@@ -118,11 +118,11 @@ final class ServerProcess: @unchecked Sendable {
         throw HarnessError("server did not start: \(stderr)")
     }
 
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    package var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Sends a signal and waits for the process to exit; returns its exit status.
     @discardableResult
-    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+    package func stop(_ signal: Int32 = SIGTERM) -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         process.waitUntilExit()
         return process.terminationStatus
@@ -136,20 +136,20 @@ final class ServerProcess: @unchecked Sendable {
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+package struct HarnessError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ d: String) { description = d }
 }
 
-struct HTTPResult {
-    var status: Int
-    var body: JSONValue
-    var text: String
-    var headers: [String: String]
+package struct HTTPResult {
+    package var status: Int
+    package var body: JSONValue
+    package var text: String
+    package var headers: [String: String]
 }
 
 /// A session without connection reuse surprises: each test's requests are independent.
-let httpSession: URLSession = {
+package let httpSession: URLSession = {
     let config = URLSessionConfiguration.ephemeral
     config.httpMaximumConnectionsPerHost = 64
     config.timeoutIntervalForRequest = 30
@@ -157,7 +157,7 @@ let httpSession: URLSession = {
 }()
 
 /// One HTTP request over loopback.
-func http(
+package func http(
     _ method: String, _ url: String, body: String? = nil, bytes: [UInt8]? = nil,
     contentType: String? = "application/json", headers: [String: String] = [:]
 ) async throws -> HTTPResult {
@@ -177,7 +177,7 @@ func http(
 }
 
 /// Runs the sqlite3 shell on a database file.
-func sqlite3(_ db: String, _ sql: String) -> (status: Int32, output: String) {
+package func sqlite3(_ db: String, _ sql: String) -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
     p.arguments = [db, sql]
@@ -191,17 +191,17 @@ func sqlite3(_ db: String, _ sql: String) -> (status: Int32, output: String) {
 }
 
 /// The number of rows in a database file, read with the sqlite3 shell.
-func rowCount(_ db: String) -> Int {
+package func rowCount(_ db: String) -> Int {
     Int(sqlite3(db, "SELECT count(*) FROM events").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
 }
 
 /// The ids stored in a database file.
-func storedIDs(_ db: String) -> Set<String> {
+package func storedIDs(_ db: String) -> Set<String> {
     Set(sqlite3(db, "SELECT event_id FROM events").output.split(separator: "\n").map(String.init))
 }
 
 /// NDJSON of `count` deployment events with ids `prefix0…`.
-func ndjson(_ count: Int, prefix: String, env: String = "production") -> String {
+package func ndjson(_ count: Int, prefix: String, env: String = "production") -> String {
     (0..<count).map { i in
         #"{"id":"\#(prefix)\#(i)","type":"deployment.succeeded","service":"svc\#(i % 7)","environment":"\#(env)","time":"2026-01-01T\#(String(format: "%02d", (i / 60) % 24)):\#(String(format: "%02d", i % 60)):00Z","version":"1.\#(i)"}"#
     }.joined(separator: "\n") + "\n"
