@@ -91,13 +91,20 @@ let package = Package(
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzDriver", "ShiplogModel"], path: "Fuzz/FuzzJSON"),
         .executableTarget(name: "FuzzSources", dependencies: ["FuzzDriver", "ShiplogModel", "ShiplogSources"], path: "Fuzz/FuzzSources"),
         .executableTarget(name: "FuzzTime", dependencies: ["FuzzDriver", "ShiplogModel", "ShiplogStore", "ShiplogMetrics"], path: "Fuzz/FuzzTime"),
-        .executableTarget(name: "FuzzSnapshot", dependencies: ["FuzzDriver", "ShiplogMetrics", "ShiplogModel", "ShiplogStore"], path: "Fuzz/FuzzSnapshot"),
+        .executableTarget(
+            name: "FuzzSnapshot",
+            dependencies: ["FuzzDriver", "ShiplogMetrics", "ShiplogModel", "ShiplogStore"],
+            path: "Fuzz/FuzzSnapshot"
+        ),
         // What the test targets share: temporary directories, the built binary, a server
         // process, HTTP, the sqlite3 shell, the shared fixtures.
         .target(name: "ShiplogTestSupport", dependencies: ["ShiplogModel"], path: "Tests/ShiplogTestSupport"),
         .testTarget(name: "ShiplogModelTests", dependencies: ["ShiplogModel", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
-        .testTarget(name: "ShiplogStoreTests", dependencies: ["ShiplogStore", "ShiplogModel", "ShiplogTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "ShiplogStoreTests",
+            dependencies: ["ShiplogStore", "ShiplogModel", "ShiplogTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel", "ShiplogTestSupport"]),
         // The routes in process (HummingbirdTesting): status codes and bodies, no socket.
         .testTarget(

@@ -48,16 +48,22 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-var with: [Double] = [], without: [Double] = []
-var txWith = 0, txWithout = 0
+var with: [Double] = []
+var without: [Double] = []
+var txWith = 0
+var txWithout = 0
 for r in 0..<runs {
     // Alternate the two modes so that machine noise hits both alike.
     let (a, ta) = try await run(groupCommit: false, run: r)
     let (b, tb) = try await run(groupCommit: true, run: r)
-    without.append(a); with.append(b)
-    txWithout = ta; txWith = tb
+    without.append(a)
+    with.append(b)
+    txWithout = ta
+    txWith = tb
     print(String(format: "run %d: without %.0f events/s (%d transactions), with %.0f events/s (%d transactions)", r + 1, a, ta, b, tb))
 }
 print(String(format: "median without group commit: %.0f events/s", median(without)))
 print(String(format: "median with group commit:    %.0f events/s", median(with)))
-print(String(format: "ratio: %.1fx (transactions per run: %d vs %d for %d appends)", median(with) / median(without), txWithout, txWith, rounds * tasks))
+print(
+    String(format: "ratio: %.1fx (transactions per run: %d vs %d for %d appends)", median(with) / median(without), txWithout, txWith, rounds * tasks)
+)

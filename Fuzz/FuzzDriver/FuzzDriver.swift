@@ -15,7 +15,8 @@ public func runLibFuzzer(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutabl
 /// libFuzzer's driver (FuzzerDriver.cpp), linked by `-sanitize=fuzzer`.
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
     _ test: FuzzInput
 ) -> CInt
 #endif

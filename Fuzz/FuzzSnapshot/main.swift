@@ -16,16 +16,50 @@ let validSnapshot: [UInt8] = {
     }
     for i in 0..<9 {
         let time = Timestamp(nanoseconds: Int64(1_780_000_000 + i * 600) * 1_000_000_000)
-        add(Event(id: "d\(i)", type: i == 7 ? .deploymentFailed : .deploymentSucceeded, service: "api",
-                  environment: environments[i % 3], time: time, version: "1.\(i / 3)", artifact: "img@sha256:\(i / 3)",
-                  commit: "c\(i / 3)", commitTime: Timestamp(nanoseconds: time.nanoseconds - 3_600_000_000_000)))
+        add(
+            Event(
+                id: "d\(i)",
+                type: i == 7 ? .deploymentFailed : .deploymentSucceeded,
+                service: "api",
+                environment: environments[i % 3],
+                time: time,
+                version: "1.\(i / 3)",
+                artifact: "img@sha256:\(i / 3)",
+                commit: "c\(i / 3)",
+                commitTime: Timestamp(nanoseconds: time.nanoseconds - 3_600_000_000_000)
+            )
+        )
     }
-    add(Event(id: "r", type: .deploymentRolledBack, service: "api", environment: "production",
-              time: Timestamp(nanoseconds: 1_780_009_000_000_000_000), version: "1.1"))
-    add(Event(id: "i1", type: .incidentOpened, service: "api", environment: "production",
-              time: Timestamp(nanoseconds: 1_780_009_100_000_000_000), incident: Incident(id: "INC-1")))
-    add(Event(id: "i2", type: .incidentResolved, service: "api", environment: "production",
-              time: Timestamp(nanoseconds: 1_780_009_900_000_000_000), incident: Incident(id: "INC-1")))
+    add(
+        Event(
+            id: "r",
+            type: .deploymentRolledBack,
+            service: "api",
+            environment: "production",
+            time: Timestamp(nanoseconds: 1_780_009_000_000_000_000),
+            version: "1.1"
+        )
+    )
+    add(
+        Event(
+            id: "i1",
+            type: .incidentOpened,
+            service: "api",
+            environment: "production",
+            time: Timestamp(nanoseconds: 1_780_009_100_000_000_000),
+            incident: Incident(id: "INC-1")
+        )
+    )
+    add(
+        Event(
+            id: "i2",
+            type: .incidentResolved,
+            service: "api",
+            environment: "production",
+            time: Timestamp(nanoseconds: 1_780_009_900_000_000_000),
+            incident: Incident(id: "INC-1")
+        )
+    )
     try? projection.apply(batch: events, load: { _ in [] })
     return projection.snapshotBytes()
 }()

@@ -106,7 +106,11 @@ public struct Explanation: Sendable {
         var hashedArtifacts: [String: CommitList] = [:]
         for (artifact, changes) in artifactChanges {
             for c in changes.keys {
-                if hashedArtifacts[artifact] == nil { hashedArtifacts[artifact] = CommitList(stableHash(c)) } else { _ = hashedArtifacts[artifact]!.insert(stableHash(c)) }
+                if hashedArtifacts[artifact] == nil {
+                    hashedArtifacts[artifact] = CommitList(stableHash(c))
+                } else {
+                    _ = hashedArtifacts[artifact]!.insert(stableHash(c))
+                }
             }
         }
 
@@ -123,8 +127,10 @@ public struct Explanation: Sendable {
 
         var state = PairState(key: PairKey(service: service, environment: environment))
         let context = ApplyContext(
-            commitTime: { hashedTimes[$0] }, artifactChanges: { hashedArtifacts[$0] },
-            previousFirstSuccess: pipeline.previous(environment) == nil ? nil : { previousFirst[$0]?.0 })
+            commitTime: { hashedTimes[$0] },
+            artifactChanges: { hashedArtifacts[$0] },
+            previousFirstSuccess: pipeline.previous(environment) == nil ? nil : { previousFirst[$0]?.0 }
+        )
         var deploymentRefs: [Ref] = []
         var failedBy: [Int: Ref] = [:]
         var reworkReasons: [Int: String] = [:]
@@ -176,16 +182,28 @@ public struct Explanation: Sendable {
                 guard let commit = byHash[h], let (committed, from) = commitTimes[commit] else { continue }
                 let t = e.time!.nanoseconds
                 let tie = own.contains(commit) ? nil : e.artifactIdentity.flatMap { artifactChanges[$0]?[commit] }
-                leadTimes.append(LeadTime(
-                    deployment: ref, commit: commit, seconds: Double(max(0, t - committed)) / 1e9,
-                    commitTime: Timestamp(nanoseconds: committed), commitTimeFrom: from, tiedToArtifactBy: tie))
+                leadTimes.append(
+                    LeadTime(
+                        deployment: ref,
+                        commit: commit,
+                        seconds: Double(max(0, t - committed)) / 1e9,
+                        commitTime: Timestamp(nanoseconds: committed),
+                        commitTimeFrom: from,
+                        tiedToArtifactBy: tie
+                    )
+                )
             }
             if pipeline.previous(environment) != nil, let artifact = effects.newlySucceeded.first {
                 let prior = previousFirst[artifact]
                 let verified = prior.map { $0.0 <= e.time!.nanoseconds } ?? false
-                promotions.append(Promotion(
-                    deployment: ref, artifact: artifact,
-                    seconds: verified ? Double(e.time!.nanoseconds - prior!.0) / 1e9 : nil, previous: verified ? prior!.1 : nil))
+                promotions.append(
+                    Promotion(
+                        deployment: ref,
+                        artifact: artifact,
+                        seconds: verified ? Double(e.time!.nanoseconds - prior!.0) / 1e9 : nil,
+                        previous: verified ? prior!.1 : nil
+                    )
+                )
             }
         }
         figures = state.figures(window: window, now: now.nanoseconds)
@@ -200,9 +218,14 @@ public struct Explanation: Sendable {
         withoutLeadTime = withoutLeadTime.filter { $0.time.nanoseconds > bound }
         promotions = promotions.filter { $0.deployment.time.nanoseconds > bound }
         for (sample, start) in zip(state.restoreTimes, state.episodeStarts) where sample.time > bound {
-            episodes.append(Episode(
-                start: Timestamp(nanoseconds: start), end: Timestamp(nanoseconds: sample.time),
-                openedBy: openers[start], closedBy: closers[sample.time]))
+            episodes.append(
+                Episode(
+                    start: Timestamp(nanoseconds: start),
+                    end: Timestamp(nanoseconds: sample.time),
+                    openedBy: openers[start],
+                    closedBy: closers[sample.time]
+                )
+            )
         }
         if let since = state.degradedSince {
             episodes.append(Episode(start: Timestamp(nanoseconds: since), end: nil, openedBy: openers[since], closedBy: nil))
@@ -228,32 +251,63 @@ extension Explanation {
         return .object([
             ("service", .string(service)), ("environment", .string(environment)), ("window", .string(window.label)),
             ("now", .string(now.rfc3339)),
-            ("figures", .object([
-                ("deployments", .number(String(f.deployments))), ("failures", .number(String(f.failures))),
-                ("changeFailureRatio", number(f.changeFailureRatio)), ("rework", .number(String(f.rework))),
-                ("reworkRatio", number(f.reworkRatio)), ("leadTimeMedianSeconds", number(f.leadTimeMedian)),
-                ("timeToRestoreMedianSeconds", number(f.timeToRestoreMedian)),
-                ("leadTimeSamples", .number(String(f.leadTimeSamples))), ("restoreSamples", .number(String(f.restoreSamples))),
-            ])),
-            ("deployments", .array(deployments.map { d in
-                .object([("event", ref(d.event)), ("version", optional(d.version)), ("failed", .bool(d.failedBy != nil)),
-                         ("failedBy", ref(d.failedBy)), ("rework", optional(d.rework))])
-            })),
-            ("leadTimes", .array(leadTimes.map { l in
-                .object([("deployment", ref(l.deployment)), ("commit", .string(l.commit)), ("seconds", number(l.seconds)),
-                         ("commitTime", .string(l.commitTime.rfc3339)), ("commitTimeFrom", ref(l.commitTimeFrom)),
-                         ("tiedToArtifactBy", ref(l.tiedToArtifactBy))])
-            })),
+            (
+                "figures",
+                .object([
+                    ("deployments", .number(String(f.deployments))), ("failures", .number(String(f.failures))),
+                    ("changeFailureRatio", number(f.changeFailureRatio)), ("rework", .number(String(f.rework))),
+                    ("reworkRatio", number(f.reworkRatio)), ("leadTimeMedianSeconds", number(f.leadTimeMedian)),
+                    ("timeToRestoreMedianSeconds", number(f.timeToRestoreMedian)),
+                    ("leadTimeSamples", .number(String(f.leadTimeSamples))), ("restoreSamples", .number(String(f.restoreSamples))),
+                ])
+            ),
+            (
+                "deployments",
+                .array(
+                    deployments.map { d in
+                        .object([
+                            ("event", ref(d.event)), ("version", optional(d.version)), ("failed", .bool(d.failedBy != nil)),
+                            ("failedBy", ref(d.failedBy)), ("rework", optional(d.rework)),
+                        ])
+                    }
+                )
+            ),
+            (
+                "leadTimes",
+                .array(
+                    leadTimes.map { l in
+                        .object([
+                            ("deployment", ref(l.deployment)), ("commit", .string(l.commit)), ("seconds", number(l.seconds)),
+                            ("commitTime", .string(l.commitTime.rfc3339)), ("commitTimeFrom", ref(l.commitTimeFrom)),
+                            ("tiedToArtifactBy", ref(l.tiedToArtifactBy)),
+                        ])
+                    }
+                )
+            ),
             ("withoutLeadTime", .array(withoutLeadTime.map(ref))),
-            ("episodes", .array(episodes.map { e in
-                .object([("start", .string(e.start.rfc3339)), ("end", optional(e.end?.rfc3339)),
-                         ("seconds", e.seconds.map(number) ?? .null), ("openedBy", ref(e.openedBy)), ("closedBy", ref(e.closedBy))])
-            })),
-            ("promotions", .array(promotions.map { p in
-                .object([("deployment", ref(p.deployment)), ("artifact", .string(p.artifact)),
-                         ("seconds", p.seconds.map(number) ?? .null), ("unverified", .bool(p.seconds == nil)),
-                         ("previous", ref(p.previous))])
-            })),
+            (
+                "episodes",
+                .array(
+                    episodes.map { e in
+                        .object([
+                            ("start", .string(e.start.rfc3339)), ("end", optional(e.end?.rfc3339)),
+                            ("seconds", e.seconds.map(number) ?? .null), ("openedBy", ref(e.openedBy)), ("closedBy", ref(e.closedBy)),
+                        ])
+                    }
+                )
+            ),
+            (
+                "promotions",
+                .array(
+                    promotions.map { p in
+                        .object([
+                            ("deployment", ref(p.deployment)), ("artifact", .string(p.artifact)),
+                            ("seconds", p.seconds.map(number) ?? .null), ("unverified", .bool(p.seconds == nil)),
+                            ("previous", ref(p.previous)),
+                        ])
+                    }
+                )
+            ),
         ])
     }
 }

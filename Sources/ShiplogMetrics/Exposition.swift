@@ -1,3 +1,5 @@
+import Foundation
+
 /// The two text formats `/metrics` speaks.
 public enum ExpositionFormat: Sendable {
     /// Prometheus text format 0.0.4.
@@ -132,5 +134,3 @@ public struct ExpositionWriter {
         return String(value)
     }
 }
-
-import Foundation

@@ -65,7 +65,11 @@ public final class MetricsService: Sendable {
     /// A service built from `log`: from its snapshot (when `useSnapshot` and one fits) and
     /// the rows after it, or else from every row.
     public static func restored(
-        from log: any EventLogReader, snapshots: (any SnapshotStore)?, pipeline: Pipeline, version: String, useSnapshot: Bool = true
+        from log: any EventLogReader,
+        snapshots: (any SnapshotStore)?,
+        pipeline: Pipeline,
+        version: String,
+        useSnapshot: Bool = true
     ) async throws -> MetricsService {
         let service = MetricsService(pipeline: pipeline, version: version)
         try await service.restore(from: log, snapshots: snapshots, useSnapshot: useSnapshot)

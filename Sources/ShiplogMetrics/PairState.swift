@@ -153,7 +153,8 @@ public struct PairState: Sendable, Equatable {
             break
         case .deploymentSucceeded, .deploymentFailed, .deploymentRolledBack:
             let identity = event.artifactIdentity
-            let isRework = event.hotfix || event.type == .deploymentRolledBack
+            let isRework =
+                event.hotfix || event.type == .deploymentRolledBack
                 || (event.type == .deploymentSucceeded && !openIncidents.isEmpty)
             // The deployment a rollback rolls back from: the last one, when it was live.
             let rolledBackFrom = deploymentLog.indices.last.flatMap { $0 == liveIndex ? $0 : nil }

@@ -1,3 +1,4 @@
+import Foundation
 import ShiplogModel
 
 /// The configured promotion order; the last environment is production.
@@ -101,9 +102,11 @@ public struct Projection: Sendable {
     /// Teaching events first (merges and builds), then the rest, each in (time, sequence) order.
     public static func replayOrder(_ events: [StoredEvent]) -> [StoredEvent] {
         events.sorted { a, b in
-            let am = !PairState.belongsToPair(a.event.type), bm = !PairState.belongsToPair(b.event.type)
+            let am = !PairState.belongsToPair(a.event.type)
+            let bm = !PairState.belongsToPair(b.event.type)
             if am != bm { return am }
-            let at = a.event.time!.nanoseconds, bt = b.event.time!.nanoseconds
+            let at = a.event.time!.nanoseconds
+            let bt = b.event.time!.nanoseconds
             return at != bt ? at < bt : a.sequence < b.sequence
         }
     }
@@ -118,7 +121,8 @@ public struct Projection: Sendable {
 
     private func rebuildOrder(_ a: PairKey, _ b: PairKey) -> Bool {
         if a.service != b.service { return a.service < b.service }
-        let ai = pipeline.index(of: a.environment) ?? Int.max, bi = pipeline.index(of: b.environment) ?? Int.max
+        let ai = pipeline.index(of: a.environment) ?? Int.max
+        let bi = pipeline.index(of: b.environment) ?? Int.max
         return ai != bi ? ai < bi : a.environment < b.environment
     }
 
@@ -187,7 +191,9 @@ public struct Projection: Sendable {
         let position = stored.position
         if pending[key] != nil {
             // Its rebuild reads this event; it only has to start early enough.
-            if case .some(.some(let from)) = pending[key], !position.isAfter(from) { requireRebuild(key, from: checkpoint(of: key, before: position)) }
+            if case .some(.some(let from)) = pending[key], !position.isAfter(from) {
+                requireRebuild(key, from: checkpoint(of: key, before: position))
+            }
             return
         }
         guard let effects = pairs[key]!.applyIfInOrder(event, sequence: stored.sequence, context: makeContext(for: key)) else {
@@ -279,9 +285,16 @@ public struct Projection: Sendable {
         let new = new.sorted()
         var out: [PairKey] = []
         out.reserveCapacity(sorted.count + new.count)
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < sorted.count, j < new.count {
-            if sorted[i] < new[j] { out.append(sorted[i]); i += 1 } else { out.append(new[j]); j += 1 }
+            if sorted[i] < new[j] {
+                out.append(sorted[i])
+                i += 1
+            } else {
+                out.append(new[j])
+                j += 1
+            }
         }
         out += sorted[i...]
         out += new[j...]
@@ -296,8 +309,10 @@ public struct Projection: Sendable {
             previousLookup = { previousSuccess[$0] }
         }
         return ApplyContext(
-            commitTime: { known.commitTimes[$0] }, artifactChanges: { known.artifactChanges[stableHash($0)] },
-            previousFirstSuccess: previousLookup)
+            commitTime: { known.commitTimes[$0] },
+            artifactChanges: { known.artifactChanges[stableHash($0)] },
+            previousFirstSuccess: previousLookup
+        )
     }
 
     // MARK: Reading
@@ -327,8 +342,6 @@ public struct Projection: Sendable {
         body(&pairs[key]!)
     }
 }
-
-import Foundation
 
 /// Earlier states of one pair, oldest first: a late event is applied by going back to the
 /// newest one before it and applying the pair's events after that again, which costs what

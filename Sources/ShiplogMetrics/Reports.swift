@@ -64,8 +64,12 @@ extension Projection {
         sortedKeys.filter {
             $0.environment == environment && (service == nil || $0.service == service) && pairs[$0]!.lastTime != .min
         }.map { key in
-            DORAReportRow(service: key.service, environment: environment, window: window,
-                          figures: pairs[key]!.figures(window: window, now: now))
+            DORAReportRow(
+                service: key.service,
+                environment: environment,
+                window: window,
+                figures: pairs[key]!.figures(window: window, now: now)
+            )
         }
     }
 
@@ -89,20 +93,33 @@ extension Projection {
                 m.append(("degraded", .bool(p.isDegraded)))
                 m.append(("openIncidents", .number(String(p.openIncidents.count))))
                 let f30 = p.figures(window: Window(label: "30d", seconds: 30 * 86_400), now: now)
-                m.append(("dora30d", .object([
-                    ("deployments", .number(String(f30.deployments))),
-                    ("changeFailureRatio", .number(ExpositionWriter.format(f30.changeFailureRatio))),
-                    ("leadTimeMedianSeconds", f30.leadTimeMedian.isNaN ? .null : .number(ExpositionWriter.format(f30.leadTimeMedian))),
-                    ("timeToRestoreMedianSeconds", f30.timeToRestoreMedian.isNaN ? .null : .number(ExpositionWriter.format(f30.timeToRestoreMedian))),
-                    ("reworkRatio", .number(ExpositionWriter.format(f30.reworkRatio))),
-                ])))
+                m.append(
+                    (
+                        "dora30d",
+                        .object([
+                            ("deployments", .number(String(f30.deployments))),
+                            ("changeFailureRatio", .number(ExpositionWriter.format(f30.changeFailureRatio))),
+                            ("leadTimeMedianSeconds", f30.leadTimeMedian.isNaN ? .null : .number(ExpositionWriter.format(f30.leadTimeMedian))),
+                            (
+                                "timeToRestoreMedianSeconds",
+                                f30.timeToRestoreMedian.isNaN ? .null : .number(ExpositionWriter.format(f30.timeToRestoreMedian))
+                            ),
+                            ("reworkRatio", .number(ExpositionWriter.format(f30.reworkRatio))),
+                        ])
+                    )
+                )
                 if let pending = pending(key, now: now), pending.seconds > 0 {
-                    m.append(("pending", .object([
-                        ("from", .string(pipeline.previous(env)!)),
-                        ("artifact", .string(pending.artifact)),
-                        ("version", pending.version.map(JSONValue.string) ?? .null),
-                        ("waitingSeconds", .number(ExpositionWriter.format(pending.seconds.rounded()))),
-                    ])))
+                    m.append(
+                        (
+                            "pending",
+                            .object([
+                                ("from", .string(pipeline.previous(env)!)),
+                                ("artifact", .string(pending.artifact)),
+                                ("version", pending.version.map(JSONValue.string) ?? .null),
+                                ("waitingSeconds", .number(ExpositionWriter.format(pending.seconds.rounded()))),
+                            ])
+                        )
+                    )
                 }
                 environments.append(.object(m))
             }

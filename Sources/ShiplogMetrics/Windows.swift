@@ -50,7 +50,8 @@ public func median(_ values: [Double]) -> Double {
 
 /// The first index whose time is after `bound` in an array sorted by time.
 func firstIndex<T>(after bound: Int64, in items: [T], time: (T) -> Int64) -> Int {
-    var lo = 0, hi = items.count
+    var lo = 0
+    var hi = items.count
     while lo < hi {
         let mid = (lo + hi) / 2
         if time(items[mid]) > bound { hi = mid } else { lo = mid + 1 }
@@ -69,11 +70,15 @@ extension PairState {
         let lead = leadTimes[firstIndex(after: bound, in: leadTimes, time: \.time)...].map(\.seconds)
         let restore = restoreTimes[firstIndex(after: bound, in: restoreTimes, time: \.time)...].map(\.seconds)
         return WindowFigures(
-            deployments: d.count, failures: failed, rework: rework,
+            deployments: d.count,
+            failures: failed,
+            rework: rework,
             changeFailureRatio: d.isEmpty ? 0 : Double(failed) / Double(d.count),
             reworkRatio: d.isEmpty ? 0 : Double(rework) / Double(d.count),
-            leadTimeMedian: median(lead), timeToRestoreMedian: median(restore),
-            leadTimeSamples: lead.count, restoreSamples: restore.count
+            leadTimeMedian: median(lead),
+            timeToRestoreMedian: median(restore),
+            leadTimeSamples: lead.count,
+            restoreSamples: restore.count
         )
     }
 

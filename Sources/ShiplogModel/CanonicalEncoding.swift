@@ -18,14 +18,18 @@ extension Event {
         add("commit", commit)
         add("commitTime", commitTime?.rfc3339)
         if !changes.isEmpty {
-            m.append((
-                "changes",
-                .array(changes.map { c in
-                    var cm: [(String, JSONValue)] = [("commit", .string(c.commit))]
-                    if let t = c.time { cm.append(("time", .string(t.rfc3339))) }
-                    return .object(cm)
-                })
-            ))
+            m.append(
+                (
+                    "changes",
+                    .array(
+                        changes.map { c in
+                            var cm: [(String, JSONValue)] = [("commit", .string(c.commit))]
+                            if let t = c.time { cm.append(("time", .string(t.rfc3339))) }
+                            return .object(cm)
+                        }
+                    )
+                )
+            )
         }
         add("namespace", namespace)
         add("workload", workload)

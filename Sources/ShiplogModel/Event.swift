@@ -78,13 +78,27 @@ public struct Event: Sendable, Hashable {
     public var annotations: [String: String]
 
     public init(
-        id: String? = nil, type: EventType, service: String, environment: String? = nil,
-        time: Timestamp? = nil, version: String? = nil, artifact: String? = nil,
-        commit: String? = nil, commitTime: Timestamp? = nil, changes: [Change] = [],
-        namespace: String? = nil, workload: String? = nil, revision: String? = nil,
-        changeCause: String? = nil, incident: Incident? = nil, actor: String? = nil,
-        source: String? = nil, url: String? = nil, message: String? = nil,
-        hotfix: Bool = false, annotations: [String: String] = [:]
+        id: String? = nil,
+        type: EventType,
+        service: String,
+        environment: String? = nil,
+        time: Timestamp? = nil,
+        version: String? = nil,
+        artifact: String? = nil,
+        commit: String? = nil,
+        commitTime: Timestamp? = nil,
+        changes: [Change] = [],
+        namespace: String? = nil,
+        workload: String? = nil,
+        revision: String? = nil,
+        changeCause: String? = nil,
+        incident: Incident? = nil,
+        actor: String? = nil,
+        source: String? = nil,
+        url: String? = nil,
+        message: String? = nil,
+        hotfix: Bool = false,
+        annotations: [String: String] = [:]
     ) {
         self.id = id
         self.type = type

@@ -91,7 +91,12 @@ extension Event {
         if let t = reader.string("type", required: true, max: 64, into: &errors) {
             type = EventType(rawValue: t)
             if type == nil {
-                errors.append(FieldError(field: "type", message: "unknown type \"\(t)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))"))
+                errors.append(
+                    FieldError(
+                        field: "type",
+                        message: "unknown type \"\(t)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                )
             }
         }
         let service = reader.name("service", required: true, into: &errors)
@@ -168,8 +173,11 @@ struct FieldReader {
             return nil
         }
         if s.isEmpty {
-            if required { errors.append(FieldError(field: path(key), message: "must not be empty")) }
-            else { errors.append(FieldError(field: path(key), message: "must not be empty (omit the field instead)")) }
+            if required {
+                errors.append(FieldError(field: path(key), message: "must not be empty"))
+            } else {
+                errors.append(FieldError(field: path(key), message: "must not be empty (omit the field instead)"))
+            }
             return nil
         }
         if s.utf8.count > max {
@@ -183,7 +191,13 @@ struct FieldReader {
         guard let s = string(key, required: required, max: 1 << 20, into: &errors) else { return nil }
         guard Event.isValidName(s) else {
             let shown = s.count > 40 ? String(s.prefix(40)) + "…" : s
-            errors.append(FieldError(field: path(key), message: "\"\(shown)\" is not a valid name: 1–128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit"))
+            errors.append(
+                FieldError(
+                    field: path(key),
+                    message:
+                        "\"\(shown)\" is not a valid name: 1–128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit"
+                )
+            )
             return nil
         }
         return s
@@ -241,7 +255,9 @@ struct FieldReader {
     func incident(into errors: inout [FieldError]) -> Incident? {
         guard let v = value("incident"), v != .null else { return nil }
         guard let members = v.objectMembers else {
-            errors.append(FieldError(field: path("incident"), message: "must be an object {\"id\", \"severity\", \"title\", \"url\"}, not \(v.kindName)"))
+            errors.append(
+                FieldError(field: path("incident"), message: "must be an object {\"id\", \"severity\", \"title\", \"url\"}, not \(v.kindName)")
+            )
             return nil
         }
         let r = FieldReader(members: members, prefix: path("incident."))

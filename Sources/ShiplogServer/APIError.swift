@@ -12,8 +12,12 @@ public struct APIError: HTTPResponseError, Sendable {
     public var limit: Int?
 
     public init(
-        _ status: HTTPResponse.Status, _ message: String, field: String? = nil,
-        events: [EventValidationError] = [], headers: HTTPFields = [:], limit: Int? = nil
+        _ status: HTTPResponse.Status,
+        _ message: String,
+        field: String? = nil,
+        events: [EventValidationError] = [],
+        headers: HTTPFields = [:],
+        limit: Int? = nil
     ) {
         self.status = status
         self.message = message

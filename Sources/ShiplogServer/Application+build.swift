@@ -128,7 +128,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The routes, in one place: each controller adds its collection.
-public func buildRouter(configuration: ServerConfiguration, log: any EventLog, metrics: MetricsService, logger: Logger) -> Router<BasicRequestContext> {
+public func buildRouter(configuration: ServerConfiguration, log: any EventLog, metrics: MetricsService, logger: Logger) -> Router<BasicRequestContext>
+{
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
@@ -152,7 +153,11 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
 /// The whole service, ready to run; `onRunning` receives the bound port (useful with `--port 0`).
 /// `snapshots` is where the metrics state is saved (nil: never).
 public func buildApplication(
-    configuration: ServerConfiguration, log: any EventLog, snapshots: (any SnapshotStore)?, metrics: MetricsService, logger: Logger,
+    configuration: ServerConfiguration,
+    log: any EventLog,
+    snapshots: (any SnapshotStore)?,
+    metrics: MetricsService,
+    logger: Logger,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
@@ -164,24 +169,35 @@ public func buildApplication(
     }
     services.append(ProjectionFeed(log: log, metrics: metrics, pollInterval: configuration.catchUpInterval, logger: logger))
     if configuration.snapshotEvery > 0, let store = snapshots {
-        services.append(ProjectionSnapshots(
-            store: store, metrics: metrics, every: configuration.snapshotEvery,
-            checkInterval: configuration.snapshotCheckInterval, logger: logger))
+        services.append(
+            ProjectionSnapshots(
+                store: store,
+                metrics: metrics,
+                every: configuration.snapshotEvery,
+                checkInterval: configuration.snapshotCheckInterval,
+                logger: logger
+            )
+        )
     }
     let descriptors = ServerConfiguration.raiseDescriptorLimit()
     let connections = configuration.connectionCap(descriptors: descriptors)
     if connections < configuration.maxConnections {
-        logger.warning("fewer connections than --max-connections: the descriptor limit leaves room for \(connections)", metadata: [
-            "max_connections": "\(configuration.maxConnections)", "nofile": "\(descriptors)",
-        ])
+        logger.warning(
+            "fewer connections than --max-connections: the descriptor limit leaves room for \(connections)",
+            metadata: [
+                "max_connections": "\(configuration.maxConnections)", "nofile": "\(descriptors)",
+            ]
+        )
     }
     let timeouts = configuration.timeouts
     return Application(
         router: router,
         server: HTTPServerBuilder { responder in DeadlineHTTP1Channel(responder: responder, timeouts: timeouts) },
         configuration: .init(
-            address: .hostname(configuration.host, port: configuration.port), serverName: "shiplog",
-            availableConnectionsDelegate: MaximumAvailableConnections(connections)),
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "shiplog",
+            availableConnectionsDelegate: MaximumAvailableConnections(connections)
+        ),
         services: services,
         onServerRunning: { channel in onRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -115,7 +115,8 @@ final class RequestClock {
             return
         }
         let body = #"{"error":"\#(what) did not arrive within \#(limit.components.seconds) s; closing the connection"}"# + "\n"
-        let text = "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
+        let text =
+            "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n" + body
         raw.writeAndFlush(NIOAny(raw.channel.allocator.buffer(string: text))).assumeIsolated().whenComplete { _ in
             raw.close(promise: nil)
         }

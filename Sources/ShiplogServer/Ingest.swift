@@ -16,7 +16,10 @@ public struct Ingest: Sendable {
     /// - Parameter onNotApplied: told when the metrics had not applied an acknowledged row
     ///   within `applyTimeout` (the row itself is durable either way).
     public init(
-        log: any EventLog, metrics: MetricsService, maxBodyBytes: Int, applyTimeout: Duration = .seconds(5),
+        log: any EventLog,
+        metrics: MetricsService,
+        maxBodyBytes: Int,
+        applyTimeout: Duration = .seconds(5),
         onNotApplied: @escaping @Sendable (Int64) -> Void
     ) {
         self.log = log
@@ -96,7 +99,11 @@ public struct Ingest: Sendable {
             switch error {
             case let .conflict(index, id, existing):
                 var e = APIError(.conflict, "id \"\(id)\" is already recorded (sequence \(existing)) with different content", field: "id")
-                if !single { e.events = [EventValidationError(index: index, errors: [FieldError(field: "id", message: "already recorded with different content")])] }
+                if !single {
+                    e.events = [
+                        EventValidationError(index: index, errors: [FieldError(field: "id", message: "already recorded with different content")])
+                    ]
+                }
                 throw e
             }
         } catch {

@@ -23,16 +23,20 @@ struct PeriodicVerification: Service {
                 var report = try await log.verify()
                 if report.isIntact, report.rowsChecked < seen {
                     report.brokenSequence = report.rowsChecked + 1
-                    report.brokenReason = "the log ends at row \(report.rowsChecked), but this server has seen row \(seen): rows were cut from its end"
+                    report.brokenReason =
+                        "the log ends at row \(report.rowsChecked), but this server has seen row \(seen): rows were cut from its end"
                 }
                 metrics.recordVerification(report)
                 if report.isIntact {
                     logger.info("event log verified", metadata: ["rows": "\(report.rowsChecked)", "duration": "\(ContinuousClock.now - start)"])
                 } else {
-                    logger.critical("event log verification failed", metadata: [
-                        "sequence": "\(report.brokenSequence.map(String.init) ?? "-")",
-                        "reason": "\(report.brokenReason ?? report.schemaProblems.joined(separator: "; "))",
-                    ])
+                    logger.critical(
+                        "event log verification failed",
+                        metadata: [
+                            "sequence": "\(report.brokenSequence.map(String.init) ?? "-")",
+                            "reason": "\(report.brokenReason ?? report.schemaProblems.joined(separator: "; "))",
+                        ]
+                    )
                 }
             } catch is CancellationError {
                 // Shutdown during a check: not a failure.

@@ -24,9 +24,12 @@ struct ProjectionSnapshots: Service {
         let start = ContinuousClock.now
         do {
             if let saved = try await metrics.saveSnapshot(to: store, minimumNewEvents: minimumNewEvents) {
-                logger.info("projection snapshot saved", metadata: [
-                    "through": "\(saved.sequence)", "bytes": "\(saved.bytes)", "duration": "\(ContinuousClock.now - start)",
-                ])
+                logger.info(
+                    "projection snapshot saved",
+                    metadata: [
+                        "through": "\(saved.sequence)", "bytes": "\(saved.bytes)", "duration": "\(ContinuousClock.now - start)",
+                    ]
+                )
             }
         } catch {
             logger.error("projection snapshot could not be saved", metadata: ["error": "\(error)"])

@@ -42,7 +42,9 @@ public enum AlertmanagerSource {
             return .skipped("alert \(alertname) has no \(names.service) and \(names.environment) labels")
         }
         guard Event.isValidName(service), Event.isValidName(environment) else {
-            return .skipped("alert \(alertname): labels \(names.service)=\"\(service)\" and \(names.environment)=\"\(environment)\" are not valid names")
+            return .skipped(
+                "alert \(alertname): labels \(names.service)=\"\(service)\" and \(names.environment)=\"\(environment)\" are not valid names"
+            )
         }
         let status = alert.string(at: "status") ?? groupStatus
         let type: EventType
@@ -58,7 +60,11 @@ public enum AlertmanagerSource {
         let fingerprint = alert.string(at: "fingerprint") ?? sha256Hex(labels.canonicalJSON()).prefix(16).description
 
         var event = MappedEvent(type: type, raw: Array(alert.compactJSON().utf8))
-        event.set("id", idempotencyKey("alertmanager", [fingerprint, startsAt, type == .incidentOpened ? "opened" : "resolved"]), from: "fingerprint + startsAt")
+        event.set(
+            "id",
+            idempotencyKey("alertmanager", [fingerprint, startsAt, type == .incidentOpened ? "opened" : "resolved"]),
+            from: "fingerprint + startsAt"
+        )
         if type == .incidentOpened {
             event.set("time", startsAt, from: "startsAt")
         } else {

@@ -27,7 +27,9 @@ public enum ArgoCDSource {
 
     public static func decode(_ body: [UInt8], receivedAt: Timestamp) -> Result<SourceBatch, SourceError> {
         let json: JSONValue
-        do { json = try parseObjectBody(body, what: "an Argo CD notification ({\"trigger\": …, \"app\": <Application>})").get() } catch { return .failure(error) }
+        do { json = try parseObjectBody(body, what: "an Argo CD notification ({\"trigger\": …, \"app\": <Application>})").get() } catch {
+            return .failure(error)
+        }
         return assemble([(nil, map(json, raw: body))], format: .argocd, receivedAt: receivedAt)
     }
 
@@ -60,7 +62,9 @@ public enum ArgoCDSource {
             case ("Succeeded", "Healthy"): type = .deploymentSucceeded
             case ("Succeeded", "Degraded"): type = .deploymentFailed
             default:
-                return .skipped("no trigger, and the Application shows no finished or running sync (phase \(phase ?? "none"), health \(health ?? "unknown"))")
+                return .skipped(
+                    "no trigger, and the Application shows no finished or running sync (phase \(phase ?? "none"), health \(health ?? "unknown"))"
+                )
             }
         }
 
@@ -71,7 +75,9 @@ public enum ArgoCDSource {
         case .deploymentStarted:
             (time, timeOrigin) = (operation?.string(at: "startedAt"), "app.status.operationState.startedAt")
         case _ where degraded:
-            (time, timeOrigin) = (status?.string(at: "health.lastTransitionTime") ?? operation?.string(at: "finishedAt"), "app.status.health.lastTransitionTime")
+            (time, timeOrigin) = (
+                status?.string(at: "health.lastTransitionTime") ?? operation?.string(at: "finishedAt"), "app.status.health.lastTransitionTime"
+            )
         default:
             (time, timeOrigin) = (operation?.string(at: "finishedAt"), "app.status.operationState.finishedAt")
         }
@@ -92,14 +98,24 @@ public enum ArgoCDSource {
         let labelName = labels?["app.kubernetes.io/name"]?.stringValue
 
         var event = MappedEvent(type: type, raw: raw)
-        event.set("id", idempotencyKey("argocd", ["\(appNamespace)/\(name)", trigger ?? type.rawValue, time ?? "", anyRevision ?? ""]),
-                  from: "app.metadata.name + trigger + time + revision")
+        event.set(
+            "id",
+            idempotencyKey("argocd", ["\(appNamespace)/\(name)", trigger ?? type.rawValue, time ?? "", anyRevision ?? ""]),
+            from: "app.metadata.name + trigger + time + revision"
+        )
         event.set("time", time, from: timeOrigin)
         event.set("service", labelName ?? name, from: labelName != nil ? "app.metadata.labels[app.kubernetes.io/name]" : "app.metadata.name")
-        event.set("environment", labels?["environment"]?.stringValue ?? destination,
-                  from: labels?["environment"] != nil ? "app.metadata.labels[environment]" : "app.spec.destination.namespace")
+        event.set(
+            "environment",
+            labels?["environment"]?.stringValue ?? destination,
+            from: labels?["environment"] != nil ? "app.metadata.labels[environment]" : "app.spec.destination.namespace"
+        )
         event.set("namespace", destination, from: "app.spec.destination.namespace")
-        event.set("workload", metadata?["annotations"]?["shiplog/workload"]?.stringValue ?? labelName, from: "app.metadata.labels[app.kubernetes.io/name]")
+        event.set(
+            "workload",
+            metadata?["annotations"]?["shiplog/workload"]?.stringValue ?? labelName,
+            from: "app.metadata.labels[app.kubernetes.io/name]"
+        )
         event.set("commit", commit, from: "app.status.operationState.syncResult.revision")
         // The image summary shows what runs now; while a sync runs that is the old version.
         let images = status?["summary"]?["images"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -111,7 +127,11 @@ public enum ArgoCDSource {
         if type == .deploymentStarted {
             event.set("version", anyRevision ?? image, from: "app.status.operationState.operation.sync.revision")
         } else {
-            event.set("version", image ?? anyRevision, from: image != nil ? "app.status.summary.images[0]" : "app.status.operationState.syncResult.revision")
+            event.set(
+                "version",
+                image ?? anyRevision,
+                from: image != nil ? "app.status.summary.images[0]" : "app.status.operationState.syncResult.revision"
+            )
         }
         if let username = operation?.string(at: "operation.initiatedBy.username") {
             event.set("actor", username, from: "app.status.operationState.operation.initiatedBy.username")
@@ -121,7 +141,11 @@ public enum ArgoCDSource {
         if let base = json.string(at: "context.argocdUrl") {
             event.set("url", "\(base)/applications/\(appNamespace)/\(name)")
         }
-        event.set("message", operation?.string(at: "message").map { String($0.prefix(Limits.messageLength)) }, from: "app.status.operationState.message")
+        event.set(
+            "message",
+            operation?.string(at: "message").map { String($0.prefix(Limits.messageLength)) },
+            from: "app.status.operationState.message"
+        )
         event.set("source", "argocd")
         var annotations: [(String, JSONValue)] = [("argocd.application", .string("\(appNamespace)/\(name)"))]
         if let project = app["spec"]?.string(at: "project") { annotations.append(("argocd.project", .string(project))) }

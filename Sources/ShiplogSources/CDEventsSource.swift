@@ -82,7 +82,12 @@ public enum CDEventsSource {
         guard json.objectMembers != nil else {
             return .invalid([FieldError(field: "", message: "a CloudEvent must be a JSON object, not \(json.kindName)")])
         }
-        let envelope = Envelope(id: json["id"]?.stringValue, source: json["source"]?.stringValue, type: json["type"]?.stringValue, time: json["time"]?.stringValue)
+        let envelope = Envelope(
+            id: json["id"]?.stringValue,
+            source: json["source"]?.stringValue,
+            type: json["type"]?.stringValue,
+            time: json["time"]?.stringValue
+        )
         if let data = json["data"] {
             return map(data, envelope: envelope, raw: raw)
         }
@@ -114,14 +119,18 @@ public enum CDEventsSource {
             return .invalid([FieldError(field: "context.specversion", message: "required (context.version in CDEvents 0.4)")])
         }
         guard supportedVersions.contains(where: { specVersion == $0 || specVersion.hasPrefix($0 + ".") }) else {
-            return .invalid([FieldError(field: "context.\(versionField)", message: "CDEvents spec \(specVersion) is not supported; shiplog reads 0.4 and 0.5")])
+            return .invalid([
+                FieldError(field: "context.\(versionField)", message: "CDEvents spec \(specVersion) is not supported; shiplog reads 0.4 and 0.5")
+            ])
         }
         guard let type = context.string(at: "type") ?? envelope.type else {
             return .invalid([FieldError(field: "context.type", message: "required")])
         }
         let parts = type.split(separator: ".")
         guard parts.count >= 4, parts[0] == "dev", parts[1] == "cdevents" else {
-            return .invalid([FieldError(field: "context.type", message: "\"\(type)\" is not a CDEvents type (dev.cdevents.<subject>.<predicate>.<version>)")])
+            return .invalid([
+                FieldError(field: "context.type", message: "\"\(type)\" is not a CDEvents type (dev.cdevents.<subject>.<predicate>.<version>)")
+            ])
         }
         let kind = "\(parts[2]).\(parts[3])"
         guard let id = context.string(at: "id") ?? envelope.id else {

@@ -106,11 +106,19 @@ public enum GitHubSource {
         if let text = payload?.stringValue { payload = try? JSONValue.parse(text) }
         func fromPayload(_ key: String) -> String? { payload?[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
 
-        event.set("service", fromPayload("service") ?? json.string(at: "repository.name"), from: fromPayload("service") != nil ? "deployment.payload.service" : "repository.name")
+        event.set(
+            "service",
+            fromPayload("service") ?? json.string(at: "repository.name"),
+            from: fromPayload("service") != nil ? "deployment.payload.service" : "repository.name"
+        )
         event.set("environment", environment, from: "deployment.environment")
         let sha = deployment.string(at: "sha")
         event.set("commit", sha, from: "deployment.sha")
-        event.set("version", fromPayload("version") ?? version(ref: deployment.string(at: "ref"), sha: sha), from: fromPayload("version") != nil ? "deployment.payload.version" : "deployment.ref")
+        event.set(
+            "version",
+            fromPayload("version") ?? version(ref: deployment.string(at: "ref"), sha: sha),
+            from: fromPayload("version") != nil ? "deployment.payload.version" : "deployment.ref"
+        )
         event.set("artifact", fromPayload("artifact"), from: "deployment.payload.artifact")
         event.set("commitTime", fromPayload("commitTime"), from: "deployment.payload.commitTime")
         event.set("namespace", fromPayload("namespace"), from: "deployment.payload.namespace")

@@ -63,7 +63,10 @@ public struct SourceBatch: Sendable {
     /// Validates mapped events with the native rules. All or nothing: any invalid event fails
     /// the whole body, naming each bad item and the source field the bad value came from.
     public static func prepare(
-        _ mapped: [MappedEvent], skipped: [SkippedItem] = [], format: SourceFormat, receivedAt: Timestamp
+        _ mapped: [MappedEvent],
+        skipped: [SkippedItem] = [],
+        format: SourceFormat,
+        receivedAt: Timestamp
     ) -> Result<SourceBatch, SourceError> {
         var events: [PreparedEvent] = []
         var errors: [EventValidationError] = []
@@ -85,7 +88,8 @@ public struct SourceBatch: Sendable {
             }
         }
         if !errors.isEmpty {
-            let summary = bad == 1
+            let summary =
+                bad == 1
                 ? "the \(format.rawValue) payload does not make a valid event: \(errors[0].description)"
                 : "\(bad) of \(mapped.count) \(format.rawValue) items do not make valid events; nothing was written"
                     + (bad > EventValidationError.reportLimit ? "; the first \(EventValidationError.reportLimit) are listed" : "")
@@ -156,7 +160,8 @@ func assemble(_ items: [(index: Int?, outcome: ItemOutcome)], format: SourceForm
         }
     }
     if !invalid.isEmpty {
-        let summary = bad == 1 && items.count == 1
+        let summary =
+            bad == 1 && items.count == 1
             ? "invalid \(format.rawValue) payload: \(invalid[0].description)"
             : EventValidationError.batchSummary(bad, of: items.count, items: "\(format.rawValue) items")
         return .failure(SourceError(summary, field: invalid.first?.errors.first?.field, events: items.count == 1 ? [] : invalid))

@@ -34,7 +34,10 @@ public enum NativeSource {
     /// makes the whole body fail, naming each bad index and field. A body that is one JSON
     /// object is `single` (its answer is one result, not a list).
     public static func decode(
-        _ body: [UInt8], framing: Framing, format: SourceFormat = .native, receivedAt: Timestamp
+        _ body: [UInt8],
+        framing: Framing,
+        format: SourceFormat = .native,
+        receivedAt: Timestamp
     ) -> Result<SourceBatch, SourceError> {
         let pieces: [ArraySlice<UInt8>]
         switch framing {
@@ -88,7 +91,8 @@ public enum NativeSource {
             }
         }
         if !errors.isEmpty {
-            let summary = single
+            let summary =
+                single
                 ? "invalid event: " + errors[0].errors.map(\.description).joined(separator: "; ")
                 : EventValidationError.batchSummary(bad, of: pieces.count, items: "events")
             return .failure(SourceError(summary, field: errors.first?.errors.first?.field, events: errors))
@@ -98,7 +102,9 @@ public enum NativeSource {
 
     /// Reads, validates and prepares one event from its raw JSON bytes.
     public static func prepare(
-        _ bytes: ArraySlice<UInt8>, format: SourceFormat, receivedAt: Timestamp
+        _ bytes: ArraySlice<UInt8>,
+        format: SourceFormat,
+        receivedAt: Timestamp
     ) -> Result<PreparedEvent, EventValidationError> {
         let json: JSONValue
         do {
@@ -139,9 +145,7 @@ public enum NativeSource {
         while i < body.count {
             let b = body[i]
             if inString {
-                if escaped { escaped = false }
-                else if b == UInt8(ascii: "\\") { escaped = true }
-                else if b == UInt8(ascii: "\"") { inString = false }
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
                 i += 1
                 continue
             }

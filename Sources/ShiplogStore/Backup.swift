@@ -31,7 +31,10 @@ extension SQLiteEventLog {
             try copy.close()
             guard check.isIntact else {
                 let reason = check.brokenReason.map { "row \(check.brokenSequence ?? 0): \($0)" } ?? check.schemaProblems.joined(separator: "; ")
-                throw StoreError.backupFailed(destination: destination, reason: "the copy does not verify (\(reason)); run `shiplog verify` on \(path)")
+                throw StoreError.backupFailed(
+                    destination: destination,
+                    reason: "the copy does not verify (\(reason)); run `shiplog verify` on \(path)"
+                )
             }
             try synchronizeFile(atPath: partial)
             try renameDurably(partial, to: destination)
@@ -54,7 +57,10 @@ func synchronizeFile(atPath path: String) throws {
 /// a crash.
 func renameDurably(_ source: String, to destination: String) throws {
     guard rename(source, destination) == 0 else {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+        throw CocoaError(
+            .fileWriteUnknown,
+            userInfo: [NSFilePathErrorKey: destination, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)]
+        )
     }
     let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
     if let handle = FileHandle(forReadingAtPath: directory) {

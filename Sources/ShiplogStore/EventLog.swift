@@ -98,8 +98,13 @@ public struct EventQuery: Sendable, Hashable {
     public static let maxLimit = 1000
 
     public init(
-        environment: String? = nil, service: String? = nil, type: EventType? = nil,
-        since: Timestamp? = nil, until: Timestamp? = nil, limit: Int = 100, cursor: EventCursor? = nil
+        environment: String? = nil,
+        service: String? = nil,
+        type: EventType? = nil,
+        since: Timestamp? = nil,
+        until: Timestamp? = nil,
+        limit: Int = 100,
+        cursor: EventCursor? = nil
     ) {
         self.environment = environment
         self.service = service

@@ -26,8 +26,14 @@ extension EventQuery {
     /// A query from text values, each checked the same way wherever it comes from (the
     /// history route's parameters, `events list`'s options): spans are back from `now`.
     public init(
-        environment: String? = nil, service: String? = nil, type: String? = nil, since: String? = nil, until: String? = nil,
-        limit: String? = nil, cursor: String? = nil, now: Timestamp
+        environment: String? = nil,
+        service: String? = nil,
+        type: String? = nil,
+        since: String? = nil,
+        until: String? = nil,
+        limit: String? = nil,
+        cursor: String? = nil,
+        now: Timestamp
     ) throws(QueryProblem) {
         self.init()
         if let environment {
@@ -40,7 +46,10 @@ extension EventQuery {
         }
         if let type {
             guard let t = EventType(rawValue: type) else {
-                throw QueryProblem(field: "type", message: "unknown type \"\(type)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw QueryProblem(
+                    field: "type",
+                    message: "unknown type \"\(type)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             self.type = t
         }

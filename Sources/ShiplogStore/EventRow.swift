@@ -29,7 +29,11 @@ struct EventRow: FetchableRecord, Sendable {
         } catch {
             throw StoreError.corruptRow(sequence: sequence, reason: "\(error)")
         }
-        return StoredEvent(sequence: sequence, event: parsed, receivedAt: Timestamp(nanoseconds: receivedNs),
-                           format: SourceFormat(rawValue: format) ?? .native)
+        return StoredEvent(
+            sequence: sequence,
+            event: parsed,
+            receivedAt: Timestamp(nanoseconds: receivedNs),
+            format: SourceFormat(rawValue: format) ?? .native
+        )
     }
 }

@@ -96,18 +96,25 @@ extension SQLiteEventLog {
         while true {
             let rows: [ExportedRow] = try pool.read { db in
                 try Row.fetchAll(
-                    db, sql: """
+                    db,
+                    sql: """
                         SELECT seq, received_ns, format, content_digest, event, raw, hash FROM events
                         WHERE seq > ? ORDER BY seq LIMIT ?
-                        """, arguments: [after, batchSize]
+                        """,
+                    arguments: [after, batchSize]
                 ).map { row in
                     let format: String = row["format"]
                     let raw: Data = row["raw"]
                     let hash: Data = row["hash"]
                     return ExportedRow(
-                        sequence: row["seq"], receivedAt: Timestamp(nanoseconds: row["received_ns"]),
-                        format: SourceFormat(rawValue: format) ?? .native, contentDigest: row["content_digest"],
-                        canonical: row["event"], raw: Array(raw), hash: hex(hash))
+                        sequence: row["seq"],
+                        receivedAt: Timestamp(nanoseconds: row["received_ns"]),
+                        format: SourceFormat(rawValue: format) ?? .native,
+                        contentDigest: row["content_digest"],
+                        canonical: row["event"],
+                        raw: Array(raw),
+                        hash: hex(hash)
+                    )
                 }
             }
             guard let last = rows.last else { return }

@@ -50,9 +50,11 @@ final class StampClock: Sendable {
 
     func next() -> Timestamp {
         let now = Timestamp.now().nanoseconds
-        return Timestamp(nanoseconds: last.withLock { last in
-            last = max(last, now)
-            return last
-        })
+        return Timestamp(
+            nanoseconds: last.withLock { last in
+                last = max(last, now)
+                return last
+            }
+        )
     }
 }

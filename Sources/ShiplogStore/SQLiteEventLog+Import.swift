@@ -33,7 +33,9 @@ extension SQLiteEventLog {
     /// Call `firstConflict(in:)` first: a conflict found here stops the import after the
     /// transactions already committed.
     public func importEvents(
-        _ events: [PreparedEvent], transactionSize: Int = 50_000, progress: (Int) -> Void = { _ in }
+        _ events: [PreparedEvent],
+        transactionSize: Int = 50_000,
+        progress: (Int) -> Void = { _ in }
     ) throws -> ImportResult {
         var result = ImportResult()
         var start = 0

@@ -66,28 +66,42 @@ extension SQLiteEventLog {
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
         if let cached = recent.rows(after: sequence, limit: limit) { return cached }
         return try await pool.read { db in
-            try Self.decodeInParallel(EventRow.fetchAll(
-                db, sql: "SELECT \(EventRow.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [sequence, limit]))
+            try Self.decodeInParallel(
+                EventRow.fetchAll(
+                    db,
+                    sql: "SELECT \(EventRow.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                    arguments: [sequence, limit]
+                )
+            )
         }
     }
 
     public func pairEvents(service: String, environment: String, after position: LogPosition?, through: Int64) async throws -> [StoredEvent] {
         let after = position ?? LogPosition(time: .min, sequence: .min)
         return try await pool.read { db in
-            try Self.decodeInParallel(EventRow.fetchAll(
-                db, sql: """
-                    SELECT \(EventRow.columns) FROM events
-                    WHERE service = ? AND environment = ? AND seq <= ? AND (time_ns > ? OR (time_ns = ? AND seq > ?))
-                    ORDER BY time_ns, seq
-                    """, arguments: [service, environment, through, after.time, after.time, after.sequence]))
+            try Self.decodeInParallel(
+                EventRow.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(EventRow.columns) FROM events
+                        WHERE service = ? AND environment = ? AND seq <= ? AND (time_ns > ? OR (time_ns = ? AND seq > ?))
+                        ORDER BY time_ns, seq
+                        """,
+                    arguments: [service, environment, through, after.time, after.time, after.sequence]
+                )
+            )
         }
     }
 
     public func serviceEvents(_ service: String) async throws -> [StoredEvent] {
         try await pool.read { db in
-            try Self.decodeInParallel(EventRow.fetchAll(
-                db, sql: "SELECT \(EventRow.columns) FROM events WHERE service = ? ORDER BY time_ns, seq", arguments: [service]))
+            try Self.decodeInParallel(
+                EventRow.fetchAll(
+                    db,
+                    sql: "SELECT \(EventRow.columns) FROM events WHERE service = ? ORDER BY time_ns, seq",
+                    arguments: [service]
+                )
+            )
         }
     }
 
@@ -100,7 +114,7 @@ extension SQLiteEventLog {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1000))
         if workers == 1 { return try rows.map { try $0.decoded() } }
         nonisolated(unsafe) var results = [Result<StoredEvent, any Error>?](repeating: nil, count: rows.count)
-        nonisolated(unsafe) let input = rows
+        let input = rows
         results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let out = buffer
             DispatchQueue.concurrentPerform(iterations: workers) { w in

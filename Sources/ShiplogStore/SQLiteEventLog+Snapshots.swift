@@ -93,7 +93,9 @@ extension SQLiteEventLog: SnapshotStore {
         else { return damaged }
         let signed = data[data.startIndex..<payload.endIndex]
         guard HMAC<SHA256>.isValidAuthenticationCode(trailer, authenticating: signed, using: try snapshotKey()) else {
-            return .unusable("\(snapshotPath) does not carry this database's authentication code: it was changed outside shiplog, is damaged, or belongs to another database")
+            return .unusable(
+                "\(snapshotPath) does not carry this database's authentication code: it was changed outside shiplog, is damaged, or belongs to another database"
+            )
         }
         let storedKind = String(decoding: kindBytes, as: UTF8.self)
         guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }

@@ -24,7 +24,9 @@ extension SQLiteEventLog {
         return try queue.read { db in
             let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
             let columns = tables.contains("events") ? try db.columns(in: "events").map(\.name) : []
-            let expected = ["seq", "event_id", "type", "service", "environment", "time_ns", "received_ns", "format", "content_digest", "event", "raw", "hash"]
+            let expected = [
+                "seq", "event_id", "type", "service", "environment", "time_ns", "received_ns", "format", "content_digest", "event", "raw", "hash",
+            ]
             guard tables.contains("grdb_migrations"), Array(columns.prefix(expected.count)) == expected else {
                 throw StoreError.notAnEventLog(path: path)
             }
@@ -33,7 +35,8 @@ extension SQLiteEventLog {
                 let stored = try rowHash(db, head.sequence).map { hex($0) }
                 if stored == nil {
                     report.brokenSequence = head.sequence
-                    report.brokenReason = "the pinned head is row \(head.sequence), but the log ends at row \(report.rowsChecked): rows were cut from its end"
+                    report.brokenReason =
+                        "the pinned head is row \(head.sequence), but the log ends at row \(report.rowsChecked): rows were cut from its end"
                 } else if stored != head.hash.lowercased() {
                     report.brokenSequence = head.sequence
                     report.brokenReason = "row \(head.sequence) has hash \(stored!), not the pinned \(head.hash): the log was rewritten up to there"
@@ -69,7 +72,9 @@ extension SQLiteEventLog {
             }
             let sql: String = row["sql"] ?? ""
             if Schema.normalized(sql) != Schema.normalized(trigger.sql) {
-                report.schemaProblems.append("trigger \(trigger.name) was altered (\(Schema.normalized(sql).prefix(200))): it may no longer refuse every change")
+                report.schemaProblems.append(
+                    "trigger \(trigger.name) was altered (\(Schema.normalized(sql).prefix(200))): it may no longer refuse every change"
+                )
             }
         }
         for row in triggers where !Schema.appendOnlyTriggers.contains(where: { $0.name == (row["name"] as String) }) {
@@ -79,11 +84,13 @@ extension SQLiteEventLog {
         var expected: Int64 = 1
         var chainSeen = 1
         let cursor = try Row.fetchCursor(
-            db, sql: """
+            db,
+            sql: """
                 SELECT seq, event_id, type, service, environment, time_ns, event, hash, \(hasChainColumn ? "chain" : "1"),
                        received_ns, format, content_digest, raw
                 FROM events ORDER BY seq
-                """)
+                """
+        )
         while let row = try cursor.next() {
             let sequence: Int64 = row[0]
             func broken(_ reason: String) -> VerifyReport {
@@ -103,13 +110,16 @@ extension SQLiteEventLog {
             }
             chainSeen = chain
             let raw: Data = row[12]
-            let envelope = chain == 2
+            let envelope =
+                chain == 2
                 ? Envelope(receivedNs: row[9], format: row[10], contentDigest: row[11], raw: Array(raw)) : nil
             let hash = chainHash(previous: previous, canonical: canonical, envelope: envelope)
             if Array(stored) != hash {
-                return broken(chain == 2
-                    ? "hash does not match SHA-256(previous hash ‖ event ‖ receive time, format, digest, raw body): the row or one before it was changed"
-                    : "hash does not match SHA-256(previous hash ‖ event): the row or one before it was changed")
+                return broken(
+                    chain == 2
+                        ? "hash does not match SHA-256(previous hash ‖ event ‖ receive time, format, digest, raw body): the row or one before it was changed"
+                        : "hash does not match SHA-256(previous hash ‖ event): the row or one before it was changed"
+                )
             }
             if chain == 1, SourceFormat(rawValue: row[10] as String) == nil {
                 return broken("the format column holds no known format")

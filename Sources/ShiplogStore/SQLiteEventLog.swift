@@ -254,19 +254,30 @@ public final class SQLiteEventLog: EventLog {
     /// An event whose time shiplog fills in is stamped here, in write order (`clock`); each
     /// row created is added to `created` as stored.
     static func insert(
-        _ event: PreparedEvent, index: Int, tip: inout ChainTip, clock: StampClock, created: inout [StoredEvent], db: Database
+        _ event: PreparedEvent,
+        index: Int,
+        tip: inout ChainTip,
+        clock: StampClock,
+        created: inout [StoredEvent],
+        db: Database
     ) throws -> AppendOutcome {
         let event = event.stampsTimeOnWrite ? event.stamped(at: clock.next()) : event
         let sequence = tip.sequence + 1
-        let envelope = Envelope(receivedNs: event.receivedAt.nanoseconds, format: event.format.rawValue,
-                                contentDigest: event.contentDigest, raw: event.raw)
+        let envelope = Envelope(
+            receivedNs: event.receivedAt.nanoseconds,
+            format: event.format.rawValue,
+            contentDigest: event.contentDigest,
+            raw: event.raw
+        )
         let hash = chainHash(previous: tip.hash, canonical: event.canonical, envelope: envelope)
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns,
-                                format, content_digest, event, raw, hash, chain)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (event_id) DO NOTHING
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns,
+                                    format, content_digest, event, raw, hash, chain)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (event_id) DO NOTHING
+                """
+        )
         try insert.execute(arguments: [
             sequence, event.id, event.event.type.rawValue, event.event.service, event.event.environment,
             event.time.nanoseconds, event.receivedAt.nanoseconds, event.format.rawValue,

@@ -7,14 +7,20 @@ enum Schema {
     /// The triggers that make `events` append-only, as created; `verify` checks that these,
     /// and no others, are on the table, statement for statement.
     static let appendOnlyTriggers: [(name: String, sql: String)] = [
-        ("events_refuse_update", """
+        (
+            "events_refuse_update",
+            """
             CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
             BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; UPDATE is refused'); END
-            """),
-        ("events_refuse_delete", """
+            """
+        ),
+        (
+            "events_refuse_delete",
+            """
             CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
             BEGIN SELECT RAISE(ABORT, 'shiplog: the event log is append-only; DELETE is refused'); END
-            """),
+            """
+        ),
     ]
 
     /// A statement's words, for comparing schema text whatever its layout.
@@ -29,25 +35,27 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-event-log") { db in
-            try db.execute(sql: """
-                CREATE TABLE events (
-                    seq            INTEGER PRIMARY KEY,
-                    event_id       TEXT    NOT NULL UNIQUE,
-                    type           TEXT    NOT NULL,
-                    service        TEXT    NOT NULL,
-                    environment    TEXT,
-                    time_ns        INTEGER NOT NULL,
-                    received_ns    INTEGER NOT NULL,
-                    format         TEXT    NOT NULL,
-                    content_digest TEXT    NOT NULL,
-                    event          TEXT    NOT NULL,
-                    raw            BLOB    NOT NULL,
-                    hash           BLOB    NOT NULL
-                );
-                CREATE INDEX events_by_time ON events(time_ns, seq);
-                CREATE INDEX events_by_environment ON events(environment, time_ns, seq);
-                CREATE INDEX events_by_service ON events(service, time_ns, seq);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        seq            INTEGER PRIMARY KEY,
+                        event_id       TEXT    NOT NULL UNIQUE,
+                        type           TEXT    NOT NULL,
+                        service        TEXT    NOT NULL,
+                        environment    TEXT,
+                        time_ns        INTEGER NOT NULL,
+                        received_ns    INTEGER NOT NULL,
+                        format         TEXT    NOT NULL,
+                        content_digest TEXT    NOT NULL,
+                        event          TEXT    NOT NULL,
+                        raw            BLOB    NOT NULL,
+                        hash           BLOB    NOT NULL
+                    );
+                    CREATE INDEX events_by_time ON events(time_ns, seq);
+                    CREATE INDEX events_by_environment ON events(environment, time_ns, seq);
+                    CREATE INDEX events_by_service ON events(service, time_ns, seq);
+                    """
+            )
             for trigger in appendOnlyTriggers { try db.execute(sql: trigger.sql) }
         }
         // Adding a column with a default rewrites no row (and fires no UPDATE trigger).

@@ -22,7 +22,9 @@ struct EventsExport: AsyncParsableCommand {
 
     func run() async throws {
         if log.serverURL != nil {
-            throw CLIError("events export reads a local database (--db): raw bodies are not served over HTTP; run it where the database is (kubectl exec)")
+            throw CLIError(
+                "events export reads a local database (--db): raw bodies are not served over HTTP; run it where the database is (kubectl exec)"
+            )
         }
         let store = try log.openLog(mustExist: true)
         defer { try? store.close() }

@@ -36,7 +36,9 @@ struct EventsImport: AsyncParsableCommand {
         let store = try log.openLog()
         if let conflict = try store.firstConflict(in: events, exact: { rows.contains($0) }) {
             guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
-            throw CLIError("line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written")
+            throw CLIError(
+                "line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written"
+            )
         }
         let progress = ProgressBar(total: events.count)
         let wasEmpty = try store.lastSequenceNow() == 0
@@ -118,8 +120,11 @@ struct EventsImport: AsyncParsableCommand {
                             if errors.isEmpty { prepared.append(p.event) }
                             if p.isRow { rows.append(i) }
                         case .failure(let e):
-                            if errors.count < 20 { errors.append("line \(number): " + e.errors.map(\.description).joined(separator: "; ")) }
-                            else if errors.count == 20 { errors.append("…") }
+                            if errors.count < 20 {
+                                errors.append("line \(number): " + e.errors.map(\.description).joined(separator: "; "))
+                            } else if errors.count == 20 {
+                                errors.append("…")
+                            }
                         }
                     }
                     return (w, prepared, errors, rows)
@@ -140,7 +145,9 @@ struct EventsImport: AsyncParsableCommand {
         for (i, e) in events.enumerated() {
             if let (first, digest) = seen[e.id] {
                 if digest != e.contentDigest {
-                    throw CLIError("line \(lines[i].number): id \"\(e.id)\" was used on line \(lines[first].number) with different content; nothing was written")
+                    throw CLIError(
+                        "line \(lines[i].number): id \"\(e.id)\" was used on line \(lines[first].number) with different content; nothing was written"
+                    )
                 }
             } else {
                 seen[e.id] = (i, e.contentDigest)

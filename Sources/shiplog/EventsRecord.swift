@@ -21,9 +21,13 @@ struct EventsRecord: AsyncParsableCommand {
     @Option(help: ArgumentHelp("One of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"))
     var type: String?
     @Option(help: "The service name.") var service: String?
-    @Option(name: .customLong("from-kubernetes"), help: ArgumentHelp(
-        "Read a Deployment (kubectl get deployment NAME -o json) from FILE or - : a deployment.succeeded with its service, namespace, workload, revision, change-cause and version. Other options override what it says.",
-        valueName: "file"))
+    @Option(
+        name: .customLong("from-kubernetes"),
+        help: ArgumentHelp(
+            "Read a Deployment (kubectl get deployment NAME -o json) from FILE or - : a deployment.succeeded with its service, namespace, workload, revision, change-cause and version. Other options override what it says.",
+            valueName: "file"
+        )
+    )
     var fromKubernetes: String?
     @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (not needed for change.merged and artifact.published).")
     var env: String?
@@ -88,12 +92,19 @@ struct EventsRecord: AsyncParsableCommand {
         add("commit", commit)
         add("commitTime", commitTime)
         if !changes.isEmpty {
-            m.append(("changes", .array(changes.map { spec in
-                let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
-                var c: [(String, JSONValue)] = [("commit", .string(parts.first ?? ""))]
-                if parts.count == 2 { c.append(("time", .string(parts[1]))) }
-                return .object(c)
-            })))
+            m.append(
+                (
+                    "changes",
+                    .array(
+                        changes.map { spec in
+                            let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
+                            var c: [(String, JSONValue)] = [("commit", .string(parts.first ?? ""))]
+                            if parts.count == 2 { c.append(("time", .string(parts[1]))) }
+                            return .object(c)
+                        }
+                    )
+                )
+            )
         }
         add("namespace", namespace)
         add("workload", workload)

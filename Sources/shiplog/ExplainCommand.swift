@@ -32,7 +32,11 @@ struct Explain: AsyncParsableCommand {
     func run() async throws {
         let body: JSONValue
         if let client = try log.client {
-            let (code, answer) = try await client.send("GET", "api/v1/explain", query: [("service", service), ("environment", env), ("window", window)])
+            let (code, answer) = try await client.send(
+                "GET",
+                "api/v1/explain",
+                query: [("service", service), ("environment", env), ("window", window)]
+            )
             guard code == 200 else { throw CLIError(ServerClient.errorText(code, answer)) }
             body = answer
         } else {
@@ -42,8 +46,15 @@ struct Explain: AsyncParsableCommand {
             guard events.contains(where: { $0.event.environment == env }) else {
                 throw CLIError("no events for service \(service) in environment \(env)")
             }
-            body = Explanation(service: service, environment: env, window: Window(parsing: window)!, now: .now(),
-                               pipeline: try pipeline.parsed(), serviceEvents: events).jsonValue
+            body =
+                Explanation(
+                    service: service,
+                    environment: env,
+                    window: Window(parsing: window)!,
+                    now: .now(),
+                    pipeline: try pipeline.parsed(),
+                    serviceEvents: events
+                ).jsonValue
         }
         if format != .table {
             print(body.canonicalJSON())
@@ -55,7 +66,8 @@ struct Explain: AsyncParsableCommand {
     static func ref(_ r: JSONValue?) -> String {
         guard let r, r != .null else { return "-" }
         let env = r["environment"]?.stringValue.map { " in \($0)" } ?? ""
-        return "#\(r["sequence"]?.intValue ?? 0) \(r["type"]?.stringValue ?? "")\(env) \(r["time"]?.stringValue ?? "") (id \(r["id"]?.stringValue ?? ""))"
+        return
+            "#\(r["sequence"]?.intValue ?? 0) \(r["type"]?.stringValue ?? "")\(env) \(r["time"]?.stringValue ?? "") (id \(r["id"]?.stringValue ?? ""))"
     }
 
     static func printTable(_ body: JSONValue) {
@@ -63,7 +75,9 @@ struct Explain: AsyncParsableCommand {
         print("\(body["service"]?.stringValue ?? "") in \(body["environment"]?.stringValue ?? ""), last \(body["window"]?.stringValue ?? "")")
         let deployments = body["deployments"]?.arrayValue ?? []
         print("")
-        print("Deployments: \(f?["deployments"]?.intValue ?? 0), failed \(f?["failures"]?.intValue ?? 0) (change failure \(String(format: "%.1f%%", (f?["changeFailureRatio"]?.doubleValue ?? 0) * 100))), rework \(f?["rework"]?.intValue ?? 0)")
+        print(
+            "Deployments: \(f?["deployments"]?.intValue ?? 0), failed \(f?["failures"]?.intValue ?? 0) (change failure \(String(format: "%.1f%%", (f?["changeFailureRatio"]?.doubleValue ?? 0) * 100))), rework \(f?["rework"]?.intValue ?? 0)"
+        )
         var rows = [["DEPLOYMENT", "VERSION", "FAILED BY", "REWORK"]]
         for d in deployments {
             rows.append([ref(d["event"]), d["version"]?.stringValue ?? "-", ref(d["failedBy"]), d["rework"]?.stringValue ?? "-"])
@@ -75,8 +89,10 @@ struct Explain: AsyncParsableCommand {
         print("Lead time: median \(humanDuration(f?["leadTimeMedianSeconds"]?.doubleValue ?? .nan)), \(leads.count) samples")
         rows = [["DEPLOYMENT", "COMMIT", "LEAD TIME", "COMMIT TIME FROM", "TIED TO THE ARTIFACT BY"]]
         for l in leads {
-            rows.append([ref(l["deployment"]), String((l["commit"]?.stringValue ?? "").prefix(12)), humanDuration(l["seconds"]?.doubleValue ?? .nan),
-                         ref(l["commitTimeFrom"]), ref(l["tiedToArtifactBy"])])
+            rows.append([
+                ref(l["deployment"]), String((l["commit"]?.stringValue ?? "").prefix(12)), humanDuration(l["seconds"]?.doubleValue ?? .nan),
+                ref(l["commitTimeFrom"]), ref(l["tiedToArtifactBy"]),
+            ])
         }
         if leads.isEmpty { print("  none") } else { printColumns(rows) }
         let without = body["withoutLeadTime"]?.arrayValue ?? []
@@ -90,8 +106,10 @@ struct Explain: AsyncParsableCommand {
         print("Time to restore: median \(humanDuration(f?["timeToRestoreMedianSeconds"]?.doubleValue ?? .nan)), \(episodes.count) episodes")
         rows = [["START", "END", "LENGTH", "OPENED BY", "CLOSED BY"]]
         for e in episodes {
-            rows.append([e["start"]?.stringValue ?? "", e["end"]?.stringValue ?? "open", humanDuration(e["seconds"]?.doubleValue ?? .nan),
-                         ref(e["openedBy"]), ref(e["closedBy"])])
+            rows.append([
+                e["start"]?.stringValue ?? "", e["end"]?.stringValue ?? "open", humanDuration(e["seconds"]?.doubleValue ?? .nan),
+                ref(e["openedBy"]), ref(e["closedBy"]),
+            ])
         }
         if episodes.isEmpty { print("  none") } else { printColumns(rows) }
 
@@ -101,8 +119,10 @@ struct Explain: AsyncParsableCommand {
         rows = [["DEPLOYMENT", "ARTIFACT", "DURATION", "FIRST SUCCESS BEFORE"]]
         for p in promotions {
             let unverified = p["unverified"] == .bool(true)
-            rows.append([ref(p["deployment"]), String((p["artifact"]?.stringValue ?? "").prefix(24)),
-                         unverified ? "unverified" : humanDuration(p["seconds"]?.doubleValue ?? .nan), ref(p["previous"])])
+            rows.append([
+                ref(p["deployment"]), String((p["artifact"]?.stringValue ?? "").prefix(24)),
+                unverified ? "unverified" : humanDuration(p["seconds"]?.doubleValue ?? .nan), ref(p["previous"]),
+            ])
         }
         if promotions.isEmpty { print("  none") } else { printColumns(rows) }
     }

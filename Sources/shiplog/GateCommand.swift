@@ -31,8 +31,11 @@ struct Gate: AsyncParsableCommand {
         }
         switch result {
         case .passed(let envs):
-            print(envs.isEmpty ? "ok: \(env) is the first pipeline environment; nothing to check"
-                               : "ok: \(service) \(version) succeeded in \(envs.joined(separator: ", "))")
+            print(
+                envs.isEmpty
+                    ? "ok: \(env) is the first pipeline environment; nothing to check"
+                    : "ok: \(service) \(version) succeeded in \(envs.joined(separator: ", "))"
+            )
         case .missing(let missing):
             printError("gate closed: \(service) \(version) has not succeeded in \(missing) (needed before \(env))")
             throw ExitCode.failure

@@ -8,12 +8,19 @@ struct LogOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"))
     var db: String?
 
-    @Option(name: .long, help: ArgumentHelp("A shiplog server to use instead of a local file (env SHIPLOG_SERVER; token from SHIPLOG_TOKEN).", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A shiplog server to use instead of a local file (env SHIPLOG_SERVER; token from SHIPLOG_TOKEN).", valueName: "url")
+    )
     var server: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "With a server: how long to keep trying while it cannot be reached or answers 503 (a restart, a rollout), like 30s or 2m; 0 tries once.",
-        valueName: "span"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With a server: how long to keep trying while it cannot be reached or answers 503 (a restart, a rollout), like 30s or 2m; 0 tries once.",
+            valueName: "span"
+        )
+    )
     var retryFor = "60s"
 
     var databasePath: String {

@@ -41,6 +41,8 @@ func printColumns(_ rows: [[String]]) {
     var widths = Array(repeating: 0, count: first.count)
     for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
     for row in rows {
-        print(row.enumerated().map { i, c in i == row.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  "))
+        print(
+            row.enumerated().map { i, c in i == row.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  ")
+        )
     }
 }

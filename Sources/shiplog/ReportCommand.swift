@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ShiplogMetrics
 import ShiplogModel
 
@@ -16,7 +17,9 @@ struct Report: AsyncParsableCommand {
     @Option(help: "table or json.") var format: EventsList.Format = .table
 
     func run() async throws {
-        guard let span = Window(parsing: window) else { throw CLIError("--window \(window): expected a span from 1s to \(Window.longest.label), like 7d or 30d") }
+        guard let span = Window(parsing: window) else {
+            throw CLIError("--window \(window): expected a span from 1s to \(Window.longest.label), like 7d or 30d")
+        }
         let rows: [JSONValue]
         if let client = try log.client {
             var q = [("window", window)]
@@ -28,8 +31,10 @@ struct Report: AsyncParsableCommand {
         } else {
             let p = try pipeline.parsed()
             rows = try await log.localProjection(p).report(
-                environment: env ?? p.production, window: span,
-                service: service, now: Timestamp.now().nanoseconds
+                environment: env ?? p.production,
+                window: span,
+                service: service,
+                now: Timestamp.now().nanoseconds
             ).map(\.jsonValue)
         }
         if format != .table {
@@ -59,5 +64,3 @@ struct Report: AsyncParsableCommand {
         printColumns(table)
     }
 }
-
-import Foundation

@@ -26,7 +26,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Bearer token required for reads (env SHIPLOG_READ_TOKEN).") var readToken: String?
     @Flag(help: "Accept unauthenticated writes on a non-loopback address.") var insecure = false
     @Option(help: "Largest request body, in bytes.") var maxBody = 1 << 20
-    @Option(help: ArgumentHelp("The most (service, environment) pairs events over HTTP may create; beyond it they are refused with 422 (0: no limit).", valueName: "pairs"))
+    @Option(
+        help: ArgumentHelp(
+            "The most (service, environment) pairs events over HTTP may create; beyond it they are refused with 422 (0: no limit).",
+            valueName: "pairs"
+        )
+    )
     var maxPairs = 10_000
     @Option(help: ArgumentHelp("How long a request's headers may take to arrive, from its first byte (like 10s).", valueName: "span"))
     var headerTimeout = "10s"
@@ -34,7 +39,9 @@ struct Serve: AsyncParsableCommand {
     var bodyTimeout = "60s"
     @Option(help: ArgumentHelp("How long a connection may stay open without a request (like 60s).", valueName: "span"))
     var idleTimeout = "60s"
-    @Option(help: ArgumentHelp("The most connections open at once; more wait to be accepted (lowered to fit the open-file limit).", valueName: "count"))
+    @Option(
+        help: ArgumentHelp("The most connections open at once; more wait to be accepted (lowered to fit the open-file limit).", valueName: "count")
+    )
     var maxConnections = 1_000
     @Option(help: "Secret GitHub signs webhooks with (X-Hub-Signature-256) (env SHIPLOG_GITHUB_SECRET).")
     var githubSecret: String?
@@ -42,11 +49,23 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Alert label naming the environment, for Alertmanager webhooks.") var alertEnvironmentLabel = "environment"
     @Option(help: "The pipeline's environments in promotion order; the last is production.")
     var pipeline = "dev,staging,production"
-    @Option(help: ArgumentHelp("How often to check the hash chain for shiplog_event_log_verified (like 1h or 30m; 0 turns it off).", valueName: "span"))
+    @Option(
+        help: ArgumentHelp("How often to check the hash chain for shiplog_event_log_verified (like 1h or 30m; 0 turns it off).", valueName: "span")
+    )
     var verifyInterval = "1h"
-    @Option(help: ArgumentHelp("Save the metrics state after this many new events and at shutdown, so that a restart replays only what follows (0: never, and always replay the whole log).", valueName: "events"))
+    @Option(
+        help: ArgumentHelp(
+            "Save the metrics state after this many new events and at shutdown, so that a restart replays only what follows (0: never, and always replay the whole log).",
+            valueName: "events"
+        )
+    )
     var snapshotEvery = 10_000
-    @Option(help: ArgumentHelp("How often to look for events another process wrote to the database (events import) and add them to the metrics (like 10s or 1m; 0 turns it off).", valueName: "span"))
+    @Option(
+        help: ArgumentHelp(
+            "How often to look for events another process wrote to the database (events import) and add them to the metrics (like 10s or 1m; 0 turns it off).",
+            valueName: "span"
+        )
+    )
     var catchUpInterval = "10s"
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
@@ -66,7 +85,8 @@ struct Serve: AsyncParsableCommand {
         configuration.timeouts = ConnectionTimeouts(
             header: try timeout(headerTimeout, option: "--header-timeout"),
             body: try timeout(bodyTimeout, option: "--body-timeout"),
-            idle: try timeout(idleTimeout, option: "--idle-timeout"))
+            idle: try timeout(idleTimeout, option: "--idle-timeout")
+        )
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
         configuration.catchUpInterval = try interval(catchUpInterval, option: "--catch-up-interval", like: "10s or 1m")
         configuration.verifyInterval = try interval(verifyInterval, option: "--verify-interval", like: "1h or 30m")
@@ -89,11 +109,19 @@ struct Serve: AsyncParsableCommand {
         let store = try SQLiteEventLog(path: path)
         let replayStart = ContinuousClock.now
         let metrics = try await MetricsService.restored(
-            from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current, useSnapshot: snapshotEvery > 0)
-        logger.info("replayed the event log", metadata: [
-            "events": "\(metrics.projection.lastSequence)", "from": "\(metrics.restored.map { "\($0)" } ?? "-")",
-            "duration": "\(ContinuousClock.now - replayStart)",
-        ])
+            from: store,
+            snapshots: store,
+            pipeline: pipeline,
+            version: ShiplogVersion.current,
+            useSnapshot: snapshotEvery > 0
+        )
+        logger.info(
+            "replayed the event log",
+            metadata: [
+                "events": "\(metrics.projection.lastSequence)", "from": "\(metrics.restored.map { "\($0)" } ?? "-")",
+                "duration": "\(ContinuousClock.now - replayStart)",
+            ]
+        )
         let host = configuration.host
         let app = try buildApplication(configuration: configuration, log: store, snapshots: store, metrics: metrics, logger: logger) { port in
             FileHandle.standardOutput.write(Data("shiplog listening on http://\(host):\(port) (database \(path))\n".utf8))

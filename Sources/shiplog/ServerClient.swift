@@ -30,8 +30,12 @@ struct ServerClient {
     /// Sends a request and returns the status and parsed JSON body, retrying as described
     /// above. `repeatable`: whether sending it twice does no harm (reads; events with an id).
     func send(
-        _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
-        contentType: String = "application/json", repeatable: Bool = true
+        _ method: String,
+        _ path: String,
+        query: [(String, String)] = [],
+        body: [UInt8]? = nil,
+        contentType: String = "application/json",
+        repeatable: Bool = true
     ) async throws -> (Int, JSONValue) {
         let clock = ContinuousClock()
         let deadline = clock.now + retryFor
@@ -50,7 +54,9 @@ struct ServerClient {
                 why = reason
             case .unknownOutcome(let reason):
                 guard repeatable else {
-                    throw CLIError("\(base.absoluteString): \(reason); the request may or may not have been processed (give the event an --id to make retries safe)")
+                    throw CLIError(
+                        "\(base.absoluteString): \(reason); the request may or may not have been processed (give the event an --id to make retries safe)"
+                    )
                 }
                 why = reason
             }
@@ -58,7 +64,11 @@ struct ServerClient {
             guard remaining > .zero else {
                 // The server's own words, when it answered, say more than "gave up".
                 if let answer { return answer }
-                throw CLIError(retryFor > .zero ? "cannot reach \(base.absoluteString) (\(why)); gave up after \(retryFor) (--retry-for)" : "cannot reach \(base.absoluteString): \(why)")
+                throw CLIError(
+                    retryFor > .zero
+                        ? "cannot reach \(base.absoluteString) (\(why)); gave up after \(retryFor) (--retry-for)"
+                        : "cannot reach \(base.absoluteString): \(why)"
+                )
             }
             // The last try comes at the deadline.
             let wait = min(pause, remaining)

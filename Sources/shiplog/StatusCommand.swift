@@ -25,9 +25,11 @@ struct Status: AsyncParsableCommand {
         let envs = status["pipeline"]?.arrayValue?.compactMap(\.stringValue) ?? []
         var rows = [["SERVICE"] + envs.map { $0.uppercased() } + ["WAITING"]]
         for service in status["services"]?.arrayValue ?? [] {
-            let byEnv = Dictionary(uniqueKeysWithValues: (service["environments"]?.arrayValue ?? []).compactMap { e in
-                e["environment"]?.stringValue.map { ($0, e) }
-            })
+            let byEnv = Dictionary(
+                uniqueKeysWithValues: (service["environments"]?.arrayValue ?? []).compactMap { e in
+                    e["environment"]?.stringValue.map { ($0, e) }
+                }
+            )
             var row = [service["service"]?.stringValue ?? ""]
             var waiting: [String] = []
             for env in envs {

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// The CLI as a user runs it: the built binary, a real database file.
 @Suite struct CLITests {
@@ -9,13 +9,17 @@ import ShiplogModel
     var db: String { dir.path("shiplog.db") }
 
     @Test func recordListAndVerify() throws {
-        let r1 = try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "checkout",
-                              "--env", "production", "--version", "1.4.2", "--commit", "9f1c2e7d00aa", "--actor", "alice",
-                              "--time", "2026-01-01T10:00:00Z", "--annotation", "team=payments", "--change", "abc@2025-12-31T09:00:00Z"])
+        let r1 = try shiplog([
+            "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "checkout",
+            "--env", "production", "--version", "1.4.2", "--commit", "9f1c2e7d00aa", "--actor", "alice",
+            "--time", "2026-01-01T10:00:00Z", "--annotation", "team=payments", "--change", "abc@2025-12-31T09:00:00Z",
+        ])
         #expect(r1.status == 0, "\(r1.stderr)")
         #expect(r1.stdout == "recorded event 1\n")
-        try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "web", "--env", "staging",
-                     "--time", "2026-01-01T11:00:00Z"])
+        try shiplog([
+            "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "web", "--env", "staging",
+            "--time", "2026-01-01T11:00:00Z",
+        ])
         let list = try shiplog(["events", "list", "--db", db])
         #expect(list.status == 0)
         let lines = list.stdout.split(separator: "\n")
@@ -40,12 +44,18 @@ import ShiplogModel
     }
 
     @Test func aBuildIsRecordedWithoutAnEnvironmentAndListedByType() throws {
-        let build = try shiplog(["events", "record", "--db", db, "--type", "artifact.published", "--service", "checkout",
-                                 "--artifact", "ghcr.io/acme/checkout@sha256:" + String(repeating: "c", count: 64), "--version", "1.4.2",
-                                 "--commit", "9f1c2e7", "--commit-time", "2026-01-09T08:00:00Z", "--time", "2026-01-09T09:00:00Z"])
+        let build = try shiplog([
+            "events", "record", "--db", db, "--type", "artifact.published", "--service", "checkout",
+            "--artifact", "ghcr.io/acme/checkout@sha256:" + String(repeating: "c", count: 64), "--version", "1.4.2",
+            "--commit", "9f1c2e7", "--commit-time", "2026-01-09T08:00:00Z", "--time", "2026-01-09T09:00:00Z",
+        ])
         #expect(build.status == 0, "\(build.stderr)")
-        #expect(try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "checkout", "--env", "production",
-                             "--artifact", "ghcr.io/acme/checkout@sha256:" + String(repeating: "c", count: 64), "--time", "2026-01-09T10:00:00Z"]).status == 0)
+        #expect(
+            try shiplog([
+                "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "checkout", "--env", "production",
+                "--artifact", "ghcr.io/acme/checkout@sha256:" + String(repeating: "c", count: 64), "--time", "2026-01-09T10:00:00Z",
+            ]).status == 0
+        )
         let listed = try shiplog(["events", "list", "--db", db, "--type", "artifact.published", "--format", "json"])
         let records = try JSONValue.parse(listed.stdout).arrayValue ?? []
         #expect(records.count == 1)
@@ -74,7 +84,9 @@ import ShiplogModel
     }
 
     @Test func retriedRecordIsADuplicateAndChangedContentConflicts() throws {
-        let args = ["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "a", "--env", "dev", "--id", "run-7", "--version", "1"]
+        let args = [
+            "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "a", "--env", "dev", "--id", "run-7", "--version", "1",
+        ]
         #expect(try shiplog(args).stdout == "recorded event 1\n")
         let retry = try shiplog(args)
         #expect(retry.status == 0)
@@ -88,8 +100,10 @@ import ShiplogModel
     }
 
     @Test func invalidRecordSaysWhatIsWrongAndWritesNothing() throws {
-        let r = try shiplog(["events", "record", "--db", db, "--type", "deploy", "--service", "bad name", "--env", "dev",
-                             "--commit-time", "tuesday"])
+        let r = try shiplog([
+            "events", "record", "--db", db, "--type", "deploy", "--service", "bad name", "--env", "dev",
+            "--commit-time", "tuesday",
+        ])
         #expect(r.status != 0)
         #expect(r.stderr.contains("--type: unknown type \"deploy\""))
         #expect(r.stderr.contains("--service: \"bad name\" is not a valid name"))
@@ -97,8 +111,10 @@ import ShiplogModel
         #expect(r.stdout.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: db), "nothing written, not even an empty database")
 
-        let future = try shiplog(["events", "record", "--db", db, "--type", "deployment.started", "--service", "a", "--env", "dev",
-                                  "--time", "2100-01-01T00:00:00Z"])
+        let future = try shiplog([
+            "events", "record", "--db", db, "--type", "deployment.started", "--service", "a", "--env", "dev",
+            "--time", "2100-01-01T00:00:00Z",
+        ])
         #expect(future.status != 0)
         #expect(future.stderr.contains("more than 5 minutes in the future"))
     }
@@ -112,8 +128,10 @@ import ShiplogModel
         #expect(limited.stdout.split(separator: "\n").count == 5)
         let svc = try shiplog(["events", "list", "--db", db, "--service", "svc3", "--env", "dev", "--format", "ndjson"])
         #expect(svc.stdout.split(separator: "\n").count == 4)  // g3, g10, g17, g24
-        let window = try shiplog(["events", "list", "--db", db, "--env", "production", "--since", "2026-01-01T01:00:00Z",
-                                  "--until", "2026-01-01T01:30:00Z", "--format", "ndjson"])
+        let window = try shiplog([
+            "events", "list", "--db", db, "--env", "production", "--since", "2026-01-01T01:00:00Z",
+            "--until", "2026-01-01T01:30:00Z", "--format", "ndjson",
+        ])
         #expect(window.stdout.split(separator: "\n").count == 30)
         let recent = try shiplog(["events", "list", "--db", db, "--since", "7d"])
         #expect(recent.status == 0)
@@ -153,7 +171,9 @@ import ShiplogModel
         #expect(again.stdout.contains("(0 new, 200 duplicates)"))
         #expect(rowCount(db) == 200)
         // A changed line that reuses an id is a conflict; nothing of the file is written.
-        let changed = ndjson(3, prefix: "new") + #"{"id":"s5","type":"deployment.failed","service":"x","environment":"dev","time":"2026-01-01T00:00:00Z"}"# + "\n"
+        let changed =
+            ndjson(3, prefix: "new") + #"{"id":"s5","type":"deployment.failed","service":"x","environment":"dev","time":"2026-01-01T00:00:00Z"}"#
+            + "\n"
         let conflict = try shiplog(["events", "import", "--db", db, "-"], stdin: changed)
         #expect(conflict.status != 0)
         #expect(conflict.stderr.contains("line 4: id \"s5\" is already recorded"))
@@ -223,7 +243,10 @@ import ShiplogModel
         let noEnv = try shiplog(["events", "record", "--db", db, "--from-kubernetes", "-"], stdin: deployment)
         #expect(noEnv.status != 0)
         #expect(noEnv.stderr.contains("--env: required"))
-        let notADeployment = try shiplog(["events", "record", "--db", db, "--env", "dev", "--from-kubernetes", "-"], stdin: #"{"kind":"Pod","metadata":{"name":"x"}}"#)
+        let notADeployment = try shiplog(
+            ["events", "record", "--db", db, "--env", "dev", "--from-kubernetes", "-"],
+            stdin: #"{"kind":"Pod","metadata":{"name":"x"}}"#
+        )
         #expect(notADeployment.status != 0)
         #expect(notADeployment.stderr.contains("expected kind Deployment, not Pod"))
         #expect(rowCount(db) == 1)
@@ -279,8 +302,10 @@ import ShiplogModel
     }
 
     @Test func helpIsEverywhere() throws {
-        for args in [["--help"], ["events", "--help"], ["events", "list", "--help"], ["events", "record", "--help"],
-                     ["events", "import", "--help"], ["verify", "--help"], ["serve", "--help"], ["backup", "--help"]] {
+        for args in [
+            ["--help"], ["events", "--help"], ["events", "list", "--help"], ["events", "record", "--help"],
+            ["events", "import", "--help"], ["verify", "--help"], ["serve", "--help"], ["backup", "--help"],
+        ] {
             let r = try shiplog(args)
             #expect(r.status == 0)
             #expect(r.stdout.contains("USAGE"))
@@ -361,8 +386,10 @@ func killMatching(_ pattern: String) {
             let processes = ["a", "b"].map { k in
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: shiplogBinary)
-                p.arguments = ["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "s", "--env", "prod",
-                               "--id", "\(round)-\(k)", "--version", "1"]
+                p.arguments = [
+                    "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "s", "--env", "prod",
+                    "--id", "\(round)-\(k)", "--version", "1",
+                ]
                 p.standardOutput = FileHandle.nullDevice
                 p.standardError = FileHandle(forWritingAtPath: dir.write("err-\(round)-\(k)", ""))
                 return (k, p)

@@ -1,8 +1,8 @@
 import Foundation
-import ShiplogTestSupport
-import Testing
 import ShiplogModel
+import ShiplogTestSupport
 import Synchronization
+import Testing
 
 /// Set once, read from anywhere.
 final class Flag: Sendable {
@@ -46,15 +46,19 @@ final class Flag: Sendable {
         let url = server.baseURL
         let post = Task.detached {
             defer { done.set() }
-            return try runTool(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "300", "-H", "Content-Type: application/x-ndjson",
-                                "--data-binary", "@" + body, url + "/api/v1/events"])
+            return try runTool([
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "300", "-H", "Content-Type: application/x-ndjson",
+                "--data-binary", "@" + body, url + "/api/v1/events",
+            ])
         }
         var probes: [Double] = []
         var answeredDuringPost = 0
         repeat {
             // Timed by curl, a process of its own: the test process's threads are shared with
             // the other tests.
-            let probe = try runTool(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "--max-time", "60", server.baseURL + "/healthz"])
+            let probe = try runTool([
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "--max-time", "60", server.baseURL + "/healthz",
+            ])
             let parts = probe.stdout.split(separator: " ")
             #expect(parts.first == "200", "\(probe.stdout)")
             probes.append(parts.count == 2 ? Double(parts[1]) ?? 99 : 99)
@@ -73,13 +77,22 @@ final class Flag: Sendable {
     @Test func pairsBeyondTheLimitAreRefusedWhole() async throws {
         let server = try ServerProcess(db: db, arguments: ["--max-pairs", "10"])
         // Three services in the pipeline: nine pairs.
-        let first = try await http("POST", server.baseURL + "/api/v1/events", body: deployments(services: 0..<3, prefix: "a"), contentType: "application/x-ndjson")
+        let first = try await http(
+            "POST",
+            server.baseURL + "/api/v1/events",
+            body: deployments(services: 0..<3, prefix: "a"),
+            contentType: "application/x-ndjson"
+        )
         #expect(first.status == 201)
         #expect(try await sample(server, "shiplog_pairs") == 9)
         #expect(try await sample(server, "shiplog_pairs_limit") == 10)
         // One service more than room for: refused, and the valid event beside it is not written.
-        let batch = "[" + #"{"id":"a-again","type":"deployment.succeeded","service":"a-svc-0","environment":"staging","version":"2","time":"2026-03-02T00:00:00Z"}"#
-            + "," + #"{"id":"b-0","type":"deployment.succeeded","service":"b","environment":"production","version":"1","time":"2026-03-02T00:00:00Z"}"# + "]"
+        let batch =
+            "["
+            + #"{"id":"a-again","type":"deployment.succeeded","service":"a-svc-0","environment":"staging","version":"2","time":"2026-03-02T00:00:00Z"}"#
+            + ","
+            + #"{"id":"b-0","type":"deployment.succeeded","service":"b","environment":"production","version":"1","time":"2026-03-02T00:00:00Z"}"#
+            + "]"
         let refused = try await http("POST", server.baseURL + "/api/v1/events", body: batch)
         #expect(refused.status == 422, "\(refused.text)")
         #expect(refused.body["limit"] == .number("10"))
@@ -89,7 +102,8 @@ final class Flag: Sendable {
         // A pair outside the pipeline fits exactly; events of existing pairs always do.
         let tenth = #"{"id":"c-0","type":"deployment.succeeded","service":"c","environment":"qa","version":"1","time":"2026-03-02T00:00:00Z"}"#
         #expect(try await http("POST", server.baseURL + "/api/v1/events", body: tenth).status == 201)
-        let existing = #"{"id":"a-1-again","type":"deployment.succeeded","service":"a-svc-1","environment":"staging","version":"2","time":"2026-03-02T00:00:00Z"}"#
+        let existing =
+            #"{"id":"a-1-again","type":"deployment.succeeded","service":"a-svc-1","environment":"staging","version":"2","time":"2026-03-02T00:00:00Z"}"#
         #expect(try await http("POST", server.baseURL + "/api/v1/events", body: existing).status == 201)
         #expect(try await sample(server, "shiplog_pairs") == 10)
         let metrics = try await http("GET", server.baseURL + "/metrics").text
@@ -107,9 +121,12 @@ final class Flag: Sendable {
     /// Clients that connect and stall are answered 408 or closed, and cannot hold every
     /// connection: a probe gets through once they are dropped.
     @Test func stalledClientsAreDropped() async throws {
-        let server = try ServerProcess(db: db, arguments: [
-            "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "2s", "--max-connections", "20",
-        ])
+        let server = try ServerProcess(
+            db: db,
+            arguments: [
+                "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "2s", "--max-connections", "20",
+            ]
+        )
         let silent = try RawConnection(port: server.port)
         let halfHeaders = try RawConnection(port: server.port)
         halfHeaders.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -151,13 +168,24 @@ final class Flag: Sendable {
     @Test func aSignedGitHubBodyCannotBeReplayed() async throws {
         let server = try ServerProcess(db: db, arguments: ["--github-secret", "s3cret"])
         let body = try Files.fixture("github/deployment_status/payload.json")
-        let signature = try runTool(["python3", "-c", "import hmac,hashlib,sys; print('sha256=' + hmac.new(b's3cret', sys.stdin.buffer.read(), hashlib.sha256).hexdigest())"], stdin: body).stdout
+        let signature = try runTool(
+            [
+                "python3", "-c",
+                "import hmac,hashlib,sys; print('sha256=' + hmac.new(b's3cret', sys.stdin.buffer.read(), hashlib.sha256).hexdigest())",
+            ],
+            stdin: body
+        ).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         var statuses: [Int] = []
         for delivery in ["first", "replay-1", "replay-2", "replay-3"] {
-            let r = try await http("POST", server.baseURL + "/api/v1/webhooks/github", body: body, headers: [
-                "X-GitHub-Event": "deployment_status", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature,
-            ])
+            let r = try await http(
+                "POST",
+                server.baseURL + "/api/v1/webhooks/github",
+                body: body,
+                headers: [
+                    "X-GitHub-Event": "deployment_status", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature,
+                ]
+            )
             statuses.append(r.status)
         }
         #expect(statuses == [201, 200, 200, 200])
@@ -170,7 +198,9 @@ final class Flag: Sendable {
     @Test func aMalformedChunkIsABadRequest() async throws {
         let server = try ServerProcess(db: db)
         let client = try RawConnection(port: server.port)
-        client.send("POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        client.send(
+            "POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+        )
         let answer = try #require(client.readUntilClosed(within: 15))
         #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
         #expect(rowCount(db) == 0)
@@ -181,11 +211,16 @@ final class Flag: Sendable {
     /// A byte order mark in front of the body is ignored, whatever the body's shape.
     @Test func aByteOrderMarkChangesNothing() async throws {
         let server = try ServerProcess(db: db)
-        let object = #"{"id":"bom-1","type":"deployment.succeeded","service":"api","environment":"production","version":"1","time":"2026-03-01T00:00:00Z"}"#
+        let object =
+            #"{"id":"bom-1","type":"deployment.succeeded","service":"api","environment":"production","version":"1","time":"2026-03-01T00:00:00Z"}"#
         let lone = try await http("POST", server.baseURL + "/api/v1/events", bytes: [0xEF, 0xBB, 0xBF] + Array(object.utf8))
         #expect(lone.status == 201)
         #expect(lone.body["id"] == .string("bom-1"), "a lone object gets a lone result: \(lone.text)")
-        let array = try await http("POST", server.baseURL + "/api/v1/events", bytes: [0xEF, 0xBB, 0xBF] + Array("[\(object.replacingOccurrences(of: "bom-1", with: "bom-2"))]".utf8))
+        let array = try await http(
+            "POST",
+            server.baseURL + "/api/v1/events",
+            bytes: [0xEF, 0xBB, 0xBF] + Array("[\(object.replacingOccurrences(of: "bom-1", with: "bom-2"))]".utf8)
+        )
         #expect(array.status == 201)
         #expect(array.body["results"]?.arrayValue?.count == 1, "\(array.text)")
         #expect(sqlite3(db, "SELECT count(*) FROM events WHERE hex(raw) LIKE 'EFBBBF%'").output == "0\n", "the mark is not stored")
@@ -216,7 +251,12 @@ final class Flag: Sendable {
     /// verify prints the head; --head fails once rows after it are cut off.
     @Test func verifyWithAPinnedHeadCatchesACutTail() throws {
         for i in 1...4 {
-            #expect(try shiplog(["events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--version", "\(i)", "--id", "e\(i)"]).status == 0)
+            #expect(
+                try shiplog([
+                    "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--version", "\(i)", "--id",
+                    "e\(i)",
+                ]).status == 0
+            )
         }
         let ok = try shiplog(["verify", "--db", db])
         #expect(ok.status == 0)
@@ -236,7 +276,8 @@ final class Flag: Sendable {
     @Test func theServerReportsALogThatShrank() async throws {
         let server = try ServerProcess(db: db, arguments: ["--verify-interval", "1s"])
         for i in 1...3 {
-            let e = #"{"id":"s\#(i)","type":"deployment.succeeded","service":"api","environment":"production","version":"\#(i)","time":"2026-03-01T00:00:0\#(i)Z"}"#
+            let e =
+                #"{"id":"s\#(i)","type":"deployment.succeeded","service":"api","environment":"production","version":"\#(i)","time":"2026-03-01T00:00:0\#(i)Z"}"#
             #expect(try await http("POST", server.baseURL + "/api/v1/events", body: e).status == 201)
         }
         #expect(try await eventually(within: 20) { try await sample(server, "shiplog_event_log_verified") == 1 })

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// `/metrics`, `status`, `report` and `gate` as users and Prometheus see them.
 @Suite struct MetricsEndToEndTests {
@@ -59,7 +59,11 @@ import ShiplogModel
         #expect(check.status == 0)
         #expect(check.stdout.isEmpty, "promtool check metrics: \(check.stdout)")
 
-        let om = try await http("GET", server.baseURL + "/metrics", headers: ["Accept": "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"])
+        let om = try await http(
+            "GET",
+            server.baseURL + "/metrics",
+            headers: ["Accept": "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"]
+        )
         #expect(om.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
         #expect(om.text.hasSuffix("# EOF\n"))
         let parsed = try openMetricsParse(om.text)
@@ -96,7 +100,8 @@ import ShiplogModel
         #expect(try await eventually(within: 10) { first.stderr.contains("projection snapshot saved") })
         #expect(first.stderr.contains("through=8"), "the 8 imported events are more than 5: saved at start")
         let late = #"{"id":"9","type":"deployment.rolled_back","service":"checkout","environment":"production","version":"0.9","time":"\#(t(4.5))"}"#
-        let more = #"{"id":"10","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.1","commit":"c2","time":"\#(t(30))"}"#
+        let more =
+            #"{"id":"10","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.1","commit":"c2","time":"\#(t(30))"}"#
         for body in [late, more] { #expect(try await http("POST", first.baseURL + "/api/v1/events", body: body).status == 201) }
         let firstScrape = try await http("GET", first.baseURL + "/metrics").text
         #expect(firstScrape.contains("shiplog_projection_snapshot_sequence 8\n"))
@@ -136,7 +141,8 @@ import ShiplogModel
 
         // Another log given this log's snapshot: not its key (and its row 10 differs), so it replays itself.
         let other = dir.path("other.db")
-        let otherHistory = history.replacingOccurrences(of: #""version":"1.0""#, with: #""version":"2.0""#)
+        let otherHistory =
+            history.replacingOccurrences(of: #""version":"1.0""#, with: #""version":"2.0""#)
             + #"{"id":"x9","type":"incident.opened","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(25))"}"# + "\n"
             + #"{"id":"x10","type":"incident.resolved","service":"web","environment":"dev","incident":{"id":"I"},"time":"\#(t(26))"}"# + "\n"
         #expect(try shiplog(["events", "import", "--db", other, "-"], stdin: otherHistory).status == 0)
@@ -161,7 +167,11 @@ import ShiplogModel
         // A forged file (the fresh snapshot saved at shutdown, its payload edited and a plain
         // checksum recomputed over it) is refused too.
         let fresh = try Data(contentsOf: URL(fileURLWithPath: db + ".snapshot"))
-        let forge = try runTool(["python3", "-c", "import hashlib,sys; d=bytearray(open(sys.argv[1],'rb').read()[:-32]); d[len(d)//2]^=1; open(sys.argv[1],'wb').write(bytes(d) + hashlib.sha256(bytes(d)).digest())", db + ".snapshot"])
+        let forge = try runTool([
+            "python3", "-c",
+            "import hashlib,sys; d=bytearray(open(sys.argv[1],'rb').read()[:-32]); d[len(d)//2]^=1; open(sys.argv[1],'wb').write(bytes(d) + hashlib.sha256(bytes(d)).digest())",
+            db + ".snapshot",
+        ])
         #expect(forge.status == 0, "\(forge.stdout)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: db + ".snapshot")) != fresh)
         let refused = try ServerProcess(db: db)
@@ -210,7 +220,11 @@ import ShiplogModel
         #expect(remoteClosed.status == 1)
         #expect(remoteClosed.stderr.contains("has not succeeded in staging"))
         let remoteStatus = try JSONValue.parse(try shiplog(["status", "--format", "json"], environment: env).stdout)
-        #expect(remoteStatus["services"]?.arrayValue?.first?["environments"]?.arrayValue?.map { $0["liveVersion"] } == [.string("1.1"), .string("1.0"), .string("1.0")])
+        #expect(
+            remoteStatus["services"]?.arrayValue?.first?["environments"]?.arrayValue?.map { $0["liveVersion"] } == [
+                .string("1.1"), .string("1.0"), .string("1.0"),
+            ]
+        )
         let remoteReport = try JSONValue.parse(try shiplog(["report", "--format", "json"], environment: env).stdout)
         #expect(remoteReport == (try JSONValue.parse(report.stdout)))
         let api = try await http("GET", server.baseURL + "/api/v1/gate?service=checkout&environment=production&version=1.1")
@@ -232,7 +246,10 @@ extension MetricsEndToEndTests {
         let checkedAt = try #require(try await sample("shiplog_event_log_last_verification_timestamp_seconds"))
         #expect(abs(checkedAt - Timestamp.now().seconds) < 30)
 
-        let tamper = sqlite3(db, "PRAGMA busy_timeout = 10000; DROP TRIGGER events_refuse_update; UPDATE events SET event = replace(event, '1.0', '6.6') WHERE seq = 3;")
+        let tamper = sqlite3(
+            db,
+            "PRAGMA busy_timeout = 10000; DROP TRIGGER events_refuse_update; UPDATE events SET event = replace(event, '1.0', '6.6') WHERE seq = 3;"
+        )
         #expect(tamper.status == 0, "\(tamper.output)")
         #expect(try await eventually(within: 20) { try await sample("shiplog_event_log_verified") == 0 })
         #expect(server.stderr.contains("event log verification failed"))
@@ -252,12 +269,22 @@ extension MetricsEndToEndTests {
     /// own appends meanwhile are neither lost nor counted twice.
     @Test func eventsImportedIntoARunningServersDatabaseReachItsMetrics() async throws {
         let server = try ServerProcess(db: db, arguments: ["--catch-up-interval", "1s"])
-        #expect(try await http("POST", server.baseURL + "/api/v1/events",
-                               body: #"{"id":"live-1","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"0.9","time":"\#(t(-1))"}"#).status == 201)
+        #expect(
+            try await http(
+                "POST",
+                server.baseURL + "/api/v1/events",
+                body: #"{"id":"live-1","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"0.9","time":"\#(t(-1))"}"#
+            ).status == 201
+        )
         let imported = try shiplog(["events", "import", "--db", db, "-"], stdin: history)
         #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(try await http("POST", server.baseURL + "/api/v1/events",
-                               body: #"{"id":"live-2","type":"deployment.failed","service":"web","environment":"dev","version":"0.2","time":"\#(t(30))"}"#).status == 201)
+        #expect(
+            try await http(
+                "POST",
+                server.baseURL + "/api/v1/events",
+                body: #"{"id":"live-2","type":"deployment.failed","service":"web","environment":"dev","version":"0.2","time":"\#(t(30))"}"#
+            ).status == 201
+        )
         func deployments(_ service: String, _ env: String) async throws -> String? {
             let text = try await http("GET", server.baseURL + "/metrics").text
             let prefix = #"shiplog_deployments_total{service="\#(service)",environment="\#(env)"} "#

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// Promotion pipelines as people run them, end to end through the built binary: the shipped
 /// GitHub Actions workflow's own shell steps, and Argo CD syncs of config-repo revisions
@@ -54,7 +54,8 @@ import ShiplogModel
             return try #require(run, "\(job): \(name)")
         }
         let environment = [
-            "PATH": URL(fileURLWithPath: shiplogBinary).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "PATH": URL(fileURLWithPath: shiplogBinary).deletingLastPathComponent().path + ":"
+                + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "SERVICE": "checkout", "IMAGE": "ghcr.io/acme/checkout",
             "SHIPLOG_SERVER": server.baseURL, "SHIPLOG_TOKEN": "wt",
         ]
@@ -93,8 +94,10 @@ import ShiplogModel
         #expect(build.first?["event"]?["commit"]?.stringValue == sha)
 
         // Why production has that lead time, as a person would ask.
-        let explained = try shiplog(["explain", "--service", "checkout", "--env", "production", "--format", "json"],
-                                    environment: ["SHIPLOG_SERVER": server.baseURL])
+        let explained = try shiplog(
+            ["explain", "--service", "checkout", "--env", "production", "--format", "json"],
+            environment: ["SHIPLOG_SERVER": server.baseURL]
+        )
         #expect(explained.status == 0, "\(explained.stderr)")
         let body = try JSONValue.parse(explained.stdout)
         let lead = try #require(body["leadTimes"]?.arrayValue?.first)
@@ -109,7 +112,12 @@ import ShiplogModel
     }
 
     @Test func explainNeedsTheReadTokenAndRefusesBadParameters() async throws {
-        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: #"{"id":"x1","type":"deployment.failed","service":"web","environment":"dev","version":"1"}"# + "\n").status == 0)
+        #expect(
+            try shiplog(
+                ["events", "import", "--db", db, "-"],
+                stdin: #"{"id":"x1","type":"deployment.failed","service":"web","environment":"dev","version":"1"}"# + "\n"
+            ).status == 0
+        )
         let server = try ServerProcess(db: db, arguments: ["--read-token", "rt"])
         let url = server.baseURL + "/api/v1/explain?service=web&environment=dev"
         #expect(try await http("GET", url).status == 401)
@@ -117,13 +125,20 @@ import ShiplogModel
         #expect(ok.status == 200, "\(ok.text)")
         #expect(ok.body["deployments"]?.arrayValue?.first?["failedBy"]?["id"] == .string("x1"), "a failed deployment fails itself")
         #expect(ok.body["figures"]?["changeFailureRatio"]?.doubleValue == 1)
-        for (query, field) in [("service=web", "environment"), ("environment=dev", "service"), ("service=web&environment=dev&window=106752d", "window"),
-                               ("service=web&environment=dev&window=0s", "window"), ("service=we%20b&environment=dev", "service"), ("service=web&environment=dev&x=1", "x")] {
+        for (query, field) in [
+            ("service=web", "environment"), ("environment=dev", "service"), ("service=web&environment=dev&window=106752d", "window"),
+            ("service=web&environment=dev&window=0s", "window"), ("service=we%20b&environment=dev", "service"),
+            ("service=web&environment=dev&x=1", "x"),
+        ] {
             let r = try await http("GET", server.baseURL + "/api/v1/explain?" + query, headers: ["Authorization": "Bearer rt"])
             #expect(r.status == 400, "\(query)")
             #expect(r.body["field"] == .string(field), "\(query): \(r.text)")
         }
-        let missing = try await http("GET", server.baseURL + "/api/v1/explain?service=web&environment=production", headers: ["Authorization": "Bearer rt"])
+        let missing = try await http(
+            "GET",
+            server.baseURL + "/api/v1/explain?service=web&environment=production",
+            headers: ["Authorization": "Bearer rt"]
+        )
         #expect(missing.status == 404)
         #expect(try await http("GET", server.baseURL + "/healthz").status == 200, "still serving")
         server.stop()
@@ -146,9 +161,15 @@ import ShiplogModel
         let finished = try #require(Timestamp(rfc3339: finishedAt))
 
         // As captured: the image is named by tag (0.6.2), so the build names that version.
-        let tagBuild = #"{"type":"artifact.published","service":"aaaaaaaa-aaaaaaa","version":"0.6.2","commit":"a1b2c3d","commitTime":"\#(finished.adding(seconds: -3 * 3600).rfc3339)","time":"\#(finished.adding(seconds: -3000).rfc3339)"}"#
+        let tagBuild =
+            #"{"type":"artifact.published","service":"aaaaaaaa-aaaaaaa","version":"0.6.2","commit":"a1b2c3d","commitTime":"\#(finished.adding(seconds: -3 * 3600).rfc3339)","time":"\#(finished.adding(seconds: -3000).rfc3339)"}"#
         #expect(try await http("POST", server.baseURL + "/api/v1/events", body: tagBuild).status == 201)
-        let synced = try await http("POST", server.baseURL + "/api/v1/webhooks/argocd", body: try Files.fixture("argocd/captured/002.json"), contentType: nil)
+        let synced = try await http(
+            "POST",
+            server.baseURL + "/api/v1/webhooks/argocd",
+            body: try Files.fixture("argocd/captured/002.json"),
+            contentType: nil
+        )
         #expect(synced.status == 201, "\(synced.text)")
 
         // The same sync of an image pinned by digest (what the docs recommend), for another app;
@@ -158,15 +179,20 @@ import ShiplogModel
             .replacingOccurrences(of: "ghcr.io/cdviz-dev/pinned-app:0.6.2\"", with: "ghcr.io/cdviz-dev/pinned-app:0.6.2@\(Self.digest)\"")
         #expect(app.contains(Self.digest))
         #expect(try await http("POST", server.baseURL + "/api/v1/webhooks/argocd", body: app, contentType: nil).status == 201)
-        let pinnedBuild = #"{"type":"artifact.published","service":"pinned-app","artifact":"ghcr.io/cdviz-dev/pinned-app@\#(Self.digest)","commit":"e4f5a6b","commitTime":"\#(finished.adding(seconds: -5400).rfc3339)","time":"\#(finished.adding(seconds: -3000).rfc3339)"}"#
+        let pinnedBuild =
+            #"{"type":"artifact.published","service":"pinned-app","artifact":"ghcr.io/cdviz-dev/pinned-app@\#(Self.digest)","commit":"e4f5a6b","commitTime":"\#(finished.adding(seconds: -5400).rfc3339)","time":"\#(finished.adding(seconds: -3000).rfc3339)"}"#
         #expect(try await http("POST", server.baseURL + "/api/v1/events", body: pinnedBuild).status == 201)
 
         let text = try await http("GET", server.baseURL + "/metrics").text
-        #expect(metric(text, "shiplog_lead_time_seconds_sum", "aaaaaaaa-aaaaaaa", service: "aaaaaaaa-aaaaaaa") == 10_800, "3 h from a1b2c3d, not the manifest commit")
+        #expect(
+            metric(text, "shiplog_lead_time_seconds_sum", "aaaaaaaa-aaaaaaa", service: "aaaaaaaa-aaaaaaa") == 10_800,
+            "3 h from a1b2c3d, not the manifest commit"
+        )
         #expect(metric(text, "shiplog_lead_time_seconds_count", "aaaaaaaa-aaaaaaa", service: "aaaaaaaa-aaaaaaa") == 1)
         #expect(metric(text, "shiplog_lead_time_seconds_sum", "pinned-app", service: "pinned-app") == 5_400, "the build that came later")
         #expect(metric(text, "shiplog_deployments_without_lead_time_total", "pinned-app", service: "pinned-app") == 0)
-        let stored = try await http("GET", server.baseURL + "/api/v1/events?service=pinned-app&type=deployment.succeeded").body["events"]?.arrayValue ?? []
+        let stored =
+            try await http("GET", server.baseURL + "/api/v1/events?service=pinned-app&type=deployment.succeeded").body["events"]?.arrayValue ?? []
         #expect(stored.first?["event"]?["artifact"]?.stringValue == "ghcr.io/cdviz-dev/pinned-app:0.6.2@\(Self.digest)")
     }
 }

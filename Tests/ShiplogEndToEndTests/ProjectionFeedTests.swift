@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// The metrics are fed from the log in sequence order: an answer means the figures show the
 /// event, and events the server stamps are never late however the requests interleave.
@@ -23,8 +23,11 @@ import ShiplogModel
                     var missing: [String] = []
                     for i in 0..<40 {
                         let service = "feed-\(client)-\(i)"
-                        let posted = try await http("POST", server.baseURL + "/api/v1/events",
-                                                    body: #"{"type":"deployment.succeeded","service":"\#(service)","environment":"production","version":"1"}"#)
+                        let posted = try await http(
+                            "POST",
+                            server.baseURL + "/api/v1/events",
+                            body: #"{"type":"deployment.succeeded","service":"\#(service)","environment":"production","version":"1"}"#
+                        )
                         guard posted.status == 201 else { throw HarnessError("POST answered \(posted.status): \(posted.text)") }
                         let prefix = #"shiplog_deployments_total{service="\#(service)",environment="production"} "#
                         if try await sample(server, prefix) != "1" { missing.append(service) }
@@ -49,8 +52,11 @@ import ShiplogModel
             for client in 0..<16 {
                 group.addTask {
                     for i in 0..<25 {
-                        let posted = try await http("POST", server.baseURL + "/api/v1/events",
-                                                    body: #"{"type":"deployment.succeeded","service":"one","environment":"production","version":"\#(client).\#(i)"}"#)
+                        let posted = try await http(
+                            "POST",
+                            server.baseURL + "/api/v1/events",
+                            body: #"{"type":"deployment.succeeded","service":"one","environment":"production","version":"\#(client).\#(i)"}"#
+                        )
                         guard posted.status == 201 else { throw HarnessError("POST answered \(posted.status): \(posted.text)") }
                     }
                 }

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// `shiplog serve` as a user runs it: the built binary on loopback, real HTTP.
 @Suite struct ServerTests {
@@ -44,7 +44,11 @@ import ShiplogModel
         #expect(notJSON.status == 400)
         #expect(notJSON.body["error"]?.stringValue?.contains("invalid JSON") == true)
 
-        let batch = try await http("POST", url, body: "[\(event("b1")), {\"type\":\"x\",\"service\":\"api\",\"environment\":\"dev\"}, \(event("b3")), {\"service\":\"a b\"}]")
+        let batch = try await http(
+            "POST",
+            url,
+            body: "[\(event("b1")), {\"type\":\"x\",\"service\":\"api\",\"environment\":\"dev\"}, \(event("b3")), {\"service\":\"a b\"}]"
+        )
         #expect(batch.status == 400)
         let details = batch.body["events"]?.arrayValue ?? []
         #expect(details.compactMap { $0["index"]?.intValue } == [1, 3, 3])
@@ -91,9 +95,11 @@ import ShiplogModel
     @Test func hugeSpansAreRefusedWithTheirRange() async throws {
         let server = try ServerProcess(db: db)
         #expect(try await http("POST", server.baseURL + "/api/v1/events", body: event("a")).status == 201)
-        for (query, field) in [("api/v1/events?since=106752d", "since"), ("api/v1/events?until=9223372037s", "until"),
-                               ("api/v1/events?since=99999999999999999999d", "since"), ("api/v1/report?window=106752d", "window"),
-                               ("api/v1/explain?service=api&environment=production&window=106752d", "window")] {
+        for (query, field) in [
+            ("api/v1/events?since=106752d", "since"), ("api/v1/events?until=9223372037s", "until"),
+            ("api/v1/events?since=99999999999999999999d", "since"), ("api/v1/report?window=106752d", "window"),
+            ("api/v1/explain?service=api&environment=production&window=106752d", "window"),
+        ] {
             let r = try await http("GET", server.baseURL + "/" + query)
             #expect(r.status == 400, "\(query): \(r.status)")
             #expect(r.body["field"] == .string(field), "\(query)")
@@ -154,8 +160,14 @@ import ShiplogModel
         // 137 events over 20 distinct times (many ties), posted as NDJSON in three bodies.
         var lines: [String] = []
         for i in 0..<137 {
-            lines.append(event("p\(i)", env: i % 4 == 0 ? "dev" : "production", version: "\(i)",
-                               time: "2026-01-01T00:\(String(format: "%02d", i % 20)):00Z"))
+            lines.append(
+                event(
+                    "p\(i)",
+                    env: i % 4 == 0 ? "dev" : "production",
+                    version: "\(i)",
+                    time: "2026-01-01T00:\(String(format: "%02d", i % 20)):00Z"
+                )
+            )
         }
         for chunk in stride(from: 0, to: lines.count, by: 50) {
             let body = lines[chunk..<min(chunk + 50, lines.count)].joined(separator: "\n")
@@ -189,8 +201,10 @@ import ShiplogModel
         let typed = try await http("GET", url + "?type=deployment.failed")
         #expect(typed.body["events"]?.arrayValue?.isEmpty == true)
 
-        for (query, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("type=deploy", "type"), ("since=yesterday", "since"),
-                               ("cursor=zzz", "cursor"), ("environment=a%20b", "environment"), ("colour=red", "colour")] {
+        for (query, field) in [
+            ("limit=0", "limit"), ("limit=1001", "limit"), ("type=deploy", "type"), ("since=yesterday", "since"),
+            ("cursor=zzz", "cursor"), ("environment=a%20b", "environment"), ("colour=red", "colour"),
+        ] {
             let bad = try await http("GET", url + "?" + query)
             #expect(bad.status == 400, "\(query)")
             #expect(bad.body["field"] == .string(field), "\(query)")
@@ -321,7 +335,10 @@ import ShiplogModel
         }
         #expect(try await http("GET", url).body["events"]?.arrayValue?.count == 1)
         // The CLI writing to the same database on that disk.
-        let record = try shiplog(["events", "record", "--db", db, "--type", "deployment.started", "--service", "api", "--env", "dev", "--id", "f6"], environment: shimmed)
+        let record = try shiplog(
+            ["events", "record", "--db", db, "--type", "deployment.started", "--service", "api", "--env", "dev", "--id", "f6"],
+            environment: shimmed
+        )
         #expect(record.status != 0)
         #expect(record.stderr.contains("is full; nothing was recorded"), "\(record.stderr)")
 
@@ -338,7 +355,10 @@ import ShiplogModel
     func buildDiskShim(in scratch: TemporaryDirectory) throws -> String {
         let shim = scratch.path("disk-shim.so")
         let compiler = try runTool(["sh", "-c", "command -v cc || command -v clang"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let compiled = try runTool([compiler.isEmpty ? "cc" : compiler, "-shared", "-fPIC", "-O2", "-o", shim, Files.repository.appendingPathComponent("scripts/disk-shim.c").path, "-ldl"])
+        let compiled = try runTool([
+            compiler.isEmpty ? "cc" : compiler, "-shared", "-fPIC", "-O2", "-o", shim,
+            Files.repository.appendingPathComponent("scripts/disk-shim.c").path, "-ldl",
+        ])
         try #require(compiled.status == 0, "cannot build the disk shim: \(compiled.stdout)")
         return shim
     }
@@ -362,13 +382,18 @@ import ShiplogModel
 
         // The CLI against the server, with the token from the environment.
         let env = ["SHIPLOG_SERVER": server.baseURL, "SHIPLOG_TOKEN": "wr1te"]
-        let record = try shiplog(["events", "record", "--type", "deployment.failed", "--service", "api", "--env", "dev", "--id", "cli-1"], environment: env)
+        let record = try shiplog(
+            ["events", "record", "--type", "deployment.failed", "--service", "api", "--env", "dev", "--id", "cli-1"],
+            environment: env
+        )
         #expect(record.status == 0, "\(record.stderr)")
         #expect(record.stdout == "recorded event 2\n")
         let list = try shiplog(["events", "list", "--format", "ndjson"], environment: env)
         #expect(list.stdout.split(separator: "\n").count == 2)
-        let denied = try shiplog(["events", "record", "--type", "deployment.failed", "--service", "api", "--env", "dev"],
-                                 environment: ["SHIPLOG_SERVER": server.baseURL])
+        let denied = try shiplog(
+            ["events", "record", "--type", "deployment.failed", "--service", "api", "--env", "dev"],
+            environment: ["SHIPLOG_SERVER": server.baseURL]
+        )
         #expect(denied.status != 0)
         #expect(denied.stderr.contains("server answered 401"))
     }
@@ -403,7 +428,9 @@ import ShiplogModel
         let scratch = TemporaryDirectory()
         let proxy = Process()
         proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        proxy.arguments = ["-c", """
+        proxy.arguments = [
+            "-c",
+            """
             import http.server, sys
             class H(http.server.BaseHTTPRequestHandler):
                 def do_POST(self):
@@ -415,15 +442,21 @@ import ShiplogModel
             s = http.server.HTTPServer(("127.0.0.1", 0), H)
             open(sys.argv[1], "w").write(str(s.server_port))
             s.serve_forever()
-            """, scratch.path("port")]
+            """, scratch.path("port"),
+        ]
         try proxy.run()
         // SIGKILL: the test process ignores SIGTERM, and a child inherits that.
-        defer { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+        defer {
+            kill(proxy.processIdentifier, SIGKILL)
+            proxy.waitUntilExit()
+        }
         #expect(try await eventually(within: 10) { FileManager.default.fileExists(atPath: scratch.path("port")) && lines(scratch.path("port")) == 1 })
         let port = try String(contentsOfFile: scratch.path("port"), encoding: .utf8)
         let started = Date()
-        let record = try shiplog(["events", "record", "--server", "http://127.0.0.1:\(port)", "--retry-for", "3s",
-                                  "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--id", "behind-proxy"])
+        let record = try shiplog([
+            "events", "record", "--server", "http://127.0.0.1:\(port)", "--retry-for", "3s",
+            "--type", "deployment.succeeded", "--service", "api", "--env", "dev", "--id", "behind-proxy",
+        ])
         #expect(record.status != 0)
         #expect(record.stderr.contains("answered 503; retrying in 1.0 seconds"), "\(record.stderr)")
         #expect(record.stderr.contains("server answered 503: no endpoints available for service shiplog"), "\(record.stderr)")

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// Every source adapter through the running binary: real payloads from `../shared/fixtures/`,
 /// the shipped configuration in `deploy/`, a real Alertmanager.
@@ -23,8 +23,10 @@ import ShiplogModel
         let server = try ServerProcess(db: db)
         let url = server.baseURL + "/api/v1/cdevents"
         let deployed = try Files.fixture("cdevents/v0.5.1/conformance/service_deployed.json")
-        let headers = ["ce-id": "271069a8-fc18-44f1-b38f-9d70a1695819", "ce-source": "/event/source/123",
-                       "ce-type": "dev.cdevents.service.deployed.0.3.0", "ce-specversion": "1.0"]
+        let headers = [
+            "ce-id": "271069a8-fc18-44f1-b38f-9d70a1695819", "ce-source": "/event/source/123",
+            "ce-type": "dev.cdevents.service.deployed.0.3.0", "ce-specversion": "1.0",
+        ]
 
         let binary = try await http("POST", url, body: deployed, headers: headers)
         #expect(binary.status == 201, "\(binary.text)")
@@ -41,14 +43,23 @@ import ShiplogModel
         #expect(conflict.body["field"] == .string("id"))
 
         let incident = try Files.fixture("cdevents/v0.4.1/conformance/incident_detected.json")
-        let structured = try await http("POST", url, body: #"{"specversion":"1.0","id":"x","source":"/m","type":"dev.cdevents.incident.detected.0.2.0","data":\#(incident)}"#,
-                                        contentType: "application/cloudevents+json")
+        let structured = try await http(
+            "POST",
+            url,
+            body: #"{"specversion":"1.0","id":"x","source":"/m","type":"dev.cdevents.incident.detected.0.2.0","data":\#(incident)}"#,
+            contentType: "application/cloudevents+json"
+        )
         #expect(structured.status == 201, "\(structured.text)")
 
         let build = try Files.fixture("cdevents/v0.5.1/conformance/build_finished.json")
         let rolledBackUnique = rolledBack.replacingOccurrences(of: "271069a8-fc18-44f1-b38f-9d70a1695819", with: "rb-1")
-        let batch = try await http("POST", url, body: #"[{"specversion":"1.0","id":"b","source":"/ci","type":"t","data":\#(build)},{"specversion":"1.0","id":"r","source":"/cd","type":"t","data":\#(rolledBackUnique)}]"#,
-                                   contentType: "application/cloudevents-batch+json")
+        let batch = try await http(
+            "POST",
+            url,
+            body:
+                #"[{"specversion":"1.0","id":"b","source":"/ci","type":"t","data":\#(build)},{"specversion":"1.0","id":"r","source":"/cd","type":"t","data":\#(rolledBackUnique)}]"#,
+            contentType: "application/cloudevents-batch+json"
+        )
         #expect(batch.status == 201, "\(batch.text)")
         #expect(statuses(batch) == ["created"])
         #expect(batch.body["skipped"]?.arrayValue?.first?["index"]?.intValue == 0)
@@ -59,8 +70,10 @@ import ShiplogModel
         #expect(onlyBuild.body["skipped"]?.arrayValue?.count == 1)
         #expect(rowCount(db) == before, "a skipped CDEvent writes nothing")
 
-        for (body, contentType, status) in [("{nope", "application/json", 400), ("[]", "application/cloudevents-batch+json", 400),
-                                            (deployed, "text/plain", 415), (#"{"context":{}}"#, "application/json", 400)] {
+        for (body, contentType, status) in [
+            ("{nope", "application/json", 400), ("[]", "application/cloudevents-batch+json", 400),
+            (deployed, "text/plain", 415), (#"{"context":{}}"#, "application/json", 400),
+        ] {
             let r = try await http("POST", url, body: body, contentType: contentType)
             #expect(r.status == status, "\(body.prefix(20)) as \(contentType)")
             #expect(r.body["error"]?.stringValue?.isEmpty == false, "a JSON error body")
@@ -73,17 +86,31 @@ import ShiplogModel
         #expect(deployment["format"] == .string("cdevents"))
         #expect(deployment["event"]?["service"] == .string("mySubject123"))
         #expect(deployment["event"]?["environment"] == .string("test123"))
-        #expect(sqlite3(db, "SELECT raw FROM events WHERE type = 'deployment.succeeded'").output.contains("\"specversion\": \"0.5.1\""), "the raw body is kept")
+        #expect(
+            sqlite3(db, "SELECT raw FROM events WHERE type = 'deployment.succeeded'").output.contains("\"specversion\": \"0.5.1\""),
+            "the raw body is kept"
+        )
 
         let metrics = try await http("GET", server.baseURL + "/metrics").text
         #expect(metrics.contains(#"shiplog_events_ingested_total{source="cdevents",outcome="skipped"} 2"#))
-        #expect(metrics.contains(#"shiplog_deployed_version_info{service="mySubject123",environment="test123",version="sha256:0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"} 1"#))
+        #expect(
+            metrics.contains(
+                #"shiplog_deployed_version_info{service="mySubject123",environment="test123",version="sha256:0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"} 1"#
+            )
+        )
     }
 
     // MARK: GitHub
 
-    func github(_ server: ServerProcess, event: String, delivery: String, body: String, secret: String? = "s3cret",
-                signature: String? = nil, headers extra: [String: String] = [:]) async throws -> HTTPResult {
+    func github(
+        _ server: ServerProcess,
+        event: String,
+        delivery: String,
+        body: String,
+        secret: String? = "s3cret",
+        signature: String? = nil,
+        headers extra: [String: String] = [:]
+    ) async throws -> HTTPResult {
         var headers = ["X-GitHub-Event": event, "X-GitHub-Delivery": delivery]
         if let secret { headers["X-Hub-Signature-256"] = signature ?? hmacSignature(body, secret: secret) }
         headers.merge(extra) { $1 }
@@ -95,7 +122,11 @@ import ShiplogModel
         let file = dir.write("body-\(UUID().uuidString)", body)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import hmac,hashlib,sys; print('sha256=' + hmac.new(sys.argv[1].encode(), open(sys.argv[2],'rb').read(), hashlib.sha256).hexdigest())", secret, file]
+        p.arguments = [
+            "python3", "-c",
+            "import hmac,hashlib,sys; print('sha256=' + hmac.new(sys.argv[1].encode(), open(sys.argv[2],'rb').read(), hashlib.sha256).hexdigest())",
+            secret, file,
+        ]
         let pipe = Pipe()
         p.standardOutput = pipe
         try! p.run()
@@ -117,7 +148,13 @@ import ShiplogModel
         #expect(redelivered.status == 200)
         #expect(statuses(redelivered) == ["duplicate"])
 
-        let wrong = try await github(server, event: "deployment_status", delivery: "d-3", body: status, signature: "sha256=" + String(repeating: "0", count: 64))
+        let wrong = try await github(
+            server,
+            event: "deployment_status",
+            delivery: "d-3",
+            body: status,
+            signature: "sha256=" + String(repeating: "0", count: 64)
+        )
         #expect(wrong.status == 401)
         #expect(wrong.body["field"] == .string("X-Hub-Signature-256"))
         let missing = try await github(server, event: "deployment_status", delivery: "d-4", body: status, secret: nil)
@@ -132,8 +169,13 @@ import ShiplogModel
         let garbage = try await github(server, event: "deployment", delivery: "d-8", body: "{not json")
         #expect(garbage.status == 400)
         #expect(garbage.body["error"]?.stringValue?.contains("not JSON") == true)
-        let form = try await http("POST", server.baseURL + "/api/v1/webhooks/github", body: "payload=%7B%7D", contentType: "application/x-www-form-urlencoded",
-                                  headers: ["X-GitHub-Event": "deployment", "X-Hub-Signature-256": hmacSignature("payload=%7B%7D", secret: "s3cret")])
+        let form = try await http(
+            "POST",
+            server.baseURL + "/api/v1/webhooks/github",
+            body: "payload=%7B%7D",
+            contentType: "application/x-www-form-urlencoded",
+            headers: ["X-GitHub-Event": "deployment", "X-Hub-Signature-256": hmacSignature("payload=%7B%7D", secret: "s3cret")]
+        )
         #expect(form.status == 415)
 
         #expect(rowCount(db) == 2)
@@ -149,7 +191,14 @@ import ShiplogModel
         let status = try Files.fixture("github/deployment_status/payload.json")
         let anonymous = try await github(server, event: "deployment_status", delivery: "d-1", body: status, secret: nil)
         #expect(anonymous.status == 401)
-        let withToken = try await github(server, event: "deployment_status", delivery: "d-1", body: status, secret: nil, headers: ["Authorization": "Bearer wt"])
+        let withToken = try await github(
+            server,
+            event: "deployment_status",
+            delivery: "d-1",
+            body: status,
+            secret: nil,
+            headers: ["Authorization": "Bearer wt"]
+        )
         #expect(withToken.status == 201)
     }
 
@@ -177,10 +226,13 @@ import ShiplogModel
         let bodies = cm.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix(#"{"trigger": "#) }
         #expect(bodies.count == 4)
         let captured = try JSONValue.parse(try Files.fixture("argocd/captured/002.json"))
-        let expectedTypes = ["on-deployed": "deployment.succeeded", "on-sync-failed": "deployment.failed",
-                             "on-health-degraded": "deployment.failed", "on-sync-running": "deployment.started"]
+        let expectedTypes = [
+            "on-deployed": "deployment.succeeded", "on-sync-failed": "deployment.failed",
+            "on-health-degraded": "deployment.failed", "on-sync-running": "deployment.started",
+        ]
         for template in bodies {
-            let rendered = template
+            let rendered =
+                template
                 .replacingOccurrences(of: "{{toJson .context}}", with: captured["context"]!.compactJSON())
                 .replacingOccurrences(of: "{{toJson .app}}", with: captured["app"]!.compactJSON())
             let trigger = try #require(try JSONValue.parse(rendered)["trigger"]?.stringValue)
@@ -219,9 +271,12 @@ import ShiplogModel
         let configPath = dir.write("alertmanager.yaml", config)
         let amPort = freeLoopbackPort()
         let alertmanager = try BackgroundProcess(
-            ["prometheus-alertmanager", "--config.file=\(configPath)", "--storage.path=\(dir.path("am-data"))",
-             "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address="],
-            log: dir.path("alertmanager.log"))
+            [
+                "prometheus-alertmanager", "--config.file=\(configPath)", "--storage.path=\(dir.path("am-data"))",
+                "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=",
+            ],
+            log: dir.path("alertmanager.log")
+        )
         let amURL = "http://127.0.0.1:\(amPort)"
         let ready = try await eventually(within: 30) {
             (try? await http("GET", amURL + "/-/ready"))?.status == 200
@@ -231,7 +286,8 @@ import ShiplogModel
         let startsAt = Timestamp.now().adding(seconds: -60).rfc3339
         func alert(endsAt: String?) -> String {
             let end = endsAt.map { #","endsAt":"\#($0)""# } ?? ""
-            return #"[{"labels":{"alertname":"HighErrorRate","service":"checkout","environment":"production","severity":"critical"},"annotations":{"summary":"5% errors"},"startsAt":"\#(startsAt)"\#(end),"generatorURL":"http://prometheus.local/graph"},{"labels":{"alertname":"DiskFull","instance":"node-1"},"startsAt":"\#(startsAt)"}]"#
+            return
+                #"[{"labels":{"alertname":"HighErrorRate","service":"checkout","environment":"production","severity":"critical"},"annotations":{"summary":"5% errors"},"startsAt":"\#(startsAt)"\#(end),"generatorURL":"http://prometheus.local/graph"},{"labels":{"alertname":"DiskFull","instance":"node-1"},"startsAt":"\#(startsAt)"}]"#
         }
         let posted = try await http("POST", amURL + "/api/v2/alerts", body: alert(endsAt: nil))
         #expect(posted.status == 200, "\(posted.text)")
@@ -262,7 +318,8 @@ import ShiplogModel
     @Test func alertmanagerBadBodiesAndRedelivery() async throws {
         let server = try ServerProcess(db: db, arguments: ["--alert-service-label", "app"])
         let url = server.baseURL + "/api/v1/webhooks/alertmanager"
-        let body = #"{"version":"4","status":"firing","receiver":"shiplog","alerts":[{"status":"firing","labels":{"alertname":"X","app":"api","environment":"staging"},"startsAt":"2026-11-01T10:00:00Z","fingerprint":"f00"}]}"#
+        let body =
+            #"{"version":"4","status":"firing","receiver":"shiplog","alerts":[{"status":"firing","labels":{"alertname":"X","app":"api","environment":"staging"},"startsAt":"2026-11-01T10:00:00Z","fingerprint":"f00"}]}"#
         #expect(try await http("POST", url, body: body).status == 201)
         let again = try await http("POST", url, body: body)
         #expect(again.status == 200)

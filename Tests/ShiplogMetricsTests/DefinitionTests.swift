@@ -1,7 +1,8 @@
-import ShiplogTestSupport
-import Testing
 import ShiplogModel
 import ShiplogStore
+import ShiplogTestSupport
+import Testing
+
 @testable import ShiplogMetrics
 
 /// Each definition of PRODUCT.md §3 pinned down by a small history whose figures are worked
@@ -12,30 +13,30 @@ import ShiplogStore
 
     static var failures: History {
         var h = History()
-        h.succeeded(0, version: "1")                    // d1
-        h.failed(10, version: "2")                      // d2: failed rollout → failed
-        h.succeeded(20, version: "3")                   // d3: live when incident A opens → failed
+        h.succeeded(0, version: "1")  // d1
+        h.failed(10, version: "2")  // d2: failed rollout → failed
+        h.succeeded(20, version: "3")  // d3: live when incident A opens → failed
         h.incident(.incidentOpened, 30, id: "A")
-        h.succeeded(40, version: "4")                   // d4: healthy life? A is still open at 40 but opened before d4 → not failed
+        h.succeeded(40, version: "4")  // d4: healthy life? A is still open at 40 but opened before d4 → not failed
         h.incident(.incidentResolved, 50, id: "A")
-        h.succeeded(60, version: "5")                   // d5: rolled back → failed
-        h.rolledBack(70, version: "4")                  // rb: live when B and C open → failed once
+        h.succeeded(60, version: "5")  // d5: rolled back → failed
+        h.rolledBack(70, version: "4")  // rb: live when B and C open → failed once
         h.incident(.incidentOpened, 80, id: "B")
         h.incident(.incidentOpened, 85, id: "C")
-        h.incident(.incidentOpened, 86, id: "B")        // B again: not a new incident
+        h.incident(.incidentOpened, 86, id: "B")  // B again: not a new incident
         return h
     }
 
     @Test func failedDeployments() async throws {
         let (metrics, _, _) = try await ingest(Self.failures.events)
         let p = try #require(metrics.projection.pair("api", "production"))
-        #expect(p.deployments == 6)      // d1…d5 and the rollback
-        #expect(p.failures == 4)         // d2, d3, d5, rb — each once
+        #expect(p.deployments == 6)  // d1…d5 and the rollback
+        #expect(p.failures == 4)  // d2, d3, d5, rb — each once
         #expect(p.rollbacks == 1)
-        #expect(p.incidents == 3)        // A, B, C
+        #expect(p.incidents == 3)  // A, B, C
         #expect(p.openIncidents == ["B", "C"])
         #expect(p.isDegraded)
-        #expect(p.liveVersion == "4")    // the rollback is live
+        #expect(p.liveVersion == "4")  // the rollback is live
         #expect(p.deploymentLog.map(\.failed) == [false, true, true, false, true, true])
         let f = p.figures(window: Window(label: "30d", seconds: 30 * 86_400), now: now)
         #expect(f.changeFailureRatio == 4.0 / 6.0)
@@ -44,13 +45,13 @@ import ShiplogStore
     static var leadTimes: History {
         var h = History()
         h.merged(-60, commit: "c1")
-        h.succeeded(0, version: "1", commit: "c1")                   // c1: 60 min from its merge → 3600 s
-        h.succeeded(10, version: "2", commit: "c2", commitTime: -20) // c2: explicit, 30 min → 1800 s
-        h.succeeded(20, version: "2", commit: "c2", commitTime: -20) // redeploy: no sample
-        h.rolledBack(30, version: "1")                               // rollback: no sample
-        h.succeeded(40, version: "3", commit: "c3")                  // c3: merged later (below), 5 min → 300 s
-        h.succeeded(50, version: "4")                                // no change at all: without lead time
-        h.add(.deploymentSucceeded, 60) {                            // c4 known (15 min → 900 s), c5 unknown
+        h.succeeded(0, version: "1", commit: "c1")  // c1: 60 min from its merge → 3600 s
+        h.succeeded(10, version: "2", commit: "c2", commitTime: -20)  // c2: explicit, 30 min → 1800 s
+        h.succeeded(20, version: "2", commit: "c2", commitTime: -20)  // redeploy: no sample
+        h.rolledBack(30, version: "1")  // rollback: no sample
+        h.succeeded(40, version: "3", commit: "c3")  // c3: merged later (below), 5 min → 300 s
+        h.succeeded(50, version: "4")  // no change at all: without lead time
+        h.add(.deploymentSucceeded, 60) {  // c4 known (15 min → 900 s), c5 unknown
             $0.version = "5"
             $0.changes = [Change(commit: "c4", time: at(45)), Change(commit: "c5")]
         }
@@ -91,17 +92,17 @@ import ShiplogStore
     static var episodes: History {
         var h = History()
         h.succeeded(0, version: "1")
-        h.incident(.incidentOpened, 10, id: "A")      // degraded from 10 …
-        h.incident(.incidentResolved, 40, id: "A")    // … to 40: 1800 s
-        h.failed(50, version: "2")                     // degraded from 50 …
-        h.succeeded(70, version: "2")                  // … to 70: 1200 s
+        h.incident(.incidentOpened, 10, id: "A")  // degraded from 10 …
+        h.incident(.incidentResolved, 40, id: "A")  // … to 40: 1800 s
+        h.failed(50, version: "2")  // degraded from 50 …
+        h.succeeded(70, version: "2")  // … to 70: 1200 s
         h.succeeded(80, version: "3")
-        h.rolledBack(95, version: "2")                 // healthy rollback: 80 → 95: 900 s
-        h.incident(.incidentOpened, 100, id: "B")     // degraded from 100 …
+        h.rolledBack(95, version: "2")  // healthy rollback: 80 → 95: 900 s
+        h.incident(.incidentOpened, 100, id: "B")  // degraded from 100 …
         h.failed(110, version: "4")
-        h.incident(.incidentResolved, 120, id: "B")   // still degraded: the last attempt failed
-        h.succeeded(130, version: "4")                 // … to 130: 1800 s
-        h.incident(.incidentOpened, 140, id: "C")     // open episode: no sample
+        h.incident(.incidentResolved, 120, id: "B")  // still degraded: the last attempt failed
+        h.succeeded(130, version: "4")  // … to 130: 1800 s
+        h.incident(.incidentOpened, 140, id: "C")  // open episode: no sample
         return h
     }
 
@@ -122,11 +123,11 @@ import ShiplogStore
         var h = History()
         let x = "ghcr.io/acme/api@sha256:aaaa"
         h.succeeded(0, env: "dev", version: "1.0", artifact: x)
-        h.succeeded(30, env: "staging", version: "1.0", artifact: x)     // staging ← dev: 1800 s
-        h.succeeded(35, env: "staging", version: "1.0", artifact: x)     // redeploy: no promotion
+        h.succeeded(30, env: "staging", version: "1.0", artifact: x)  // staging ← dev: 1800 s
+        h.succeeded(35, env: "staging", version: "1.0", artifact: x)  // redeploy: no promotion
         h.succeeded(90, env: "production", version: "1.0", artifact: x)  // production ← staging: 3600 s
-        h.succeeded(100, env: "dev", version: "1.1")                     // Y: identified by version
-        h.succeeded(120, env: "production", version: "1.1")              // skipped staging: unverified
+        h.succeeded(100, env: "dev", version: "1.1")  // Y: identified by version
+        h.succeeded(120, env: "production", version: "1.1")  // skipped staging: unverified
         return h
     }
 
@@ -171,10 +172,10 @@ import ShiplogStore
         var h = History()
         let day = 1440.0
         let nowMinutes = 100 * day
-        h.succeeded(nowMinutes - 40 * day, version: "1", commit: "a", commitTime: nowMinutes - 40 * day - 10)   // lead 600
+        h.succeeded(nowMinutes - 40 * day, version: "1", commit: "a", commitTime: nowMinutes - 40 * day - 10)  // lead 600
         h.failed(nowMinutes - 8 * day, version: "2")
-        h.succeeded(nowMinutes - 8 * day + 60, version: "2", commit: "b", commitTime: nowMinutes - 8 * day)     // lead 3600; episode 3600
-        h.succeeded(nowMinutes - 1 * day, version: "3", commit: "c", commitTime: nowMinutes - 1 * day - 20)     // lead 1200
+        h.succeeded(nowMinutes - 8 * day + 60, version: "2", commit: "b", commitTime: nowMinutes - 8 * day)  // lead 3600; episode 3600
+        h.succeeded(nowMinutes - 1 * day, version: "3", commit: "c", commitTime: nowMinutes - 1 * day - 20)  // lead 1200
         let (metrics, _, _) = try await ingest(h.events)
         let p = try #require(metrics.projection.pair("api", "production"))
         let now = at(nowMinutes).nanoseconds
@@ -209,10 +210,11 @@ import ShiplogStore
 
 /// Every figure depends only on the set of events, never on the order they arrived in.
 @Suite struct OrderIndependenceTests {
-    static let histories: [(String, History)] = [
-        ("failures", DefinitionTests.failures), ("leadTimes", DefinitionTests.leadTimes),
-        ("episodes", DefinitionTests.episodes), ("promotions", DefinitionTests.promotions),
-    ] + PipelineDefinitionTests.histories
+    static let histories: [(String, History)] =
+        [
+            ("failures", DefinitionTests.failures), ("leadTimes", DefinitionTests.leadTimes),
+            ("episodes", DefinitionTests.episodes), ("promotions", DefinitionTests.promotions),
+        ] + PipelineDefinitionTests.histories
 
     static var combined: [Event] {
         var all: [Event] = []

@@ -1,7 +1,8 @@
-import ShiplogTestSupport
-import Testing
 import ShiplogModel
 import ShiplogStore
+import ShiplogTestSupport
+import Testing
+
 @testable import ShiplogMetrics
 
 /// An explanation lists exactly the events behind the projection's figures.
@@ -10,8 +11,14 @@ import ShiplogStore
     let now = at(10 * 1440)
 
     func explain(_ log: SQLiteEventLog, _ key: PairKey) async throws -> Explanation {
-        Explanation(service: key.service, environment: key.environment, window: window, now: now, pipeline: .standard,
-                    serviceEvents: try await log.serviceEvents(key.service))
+        Explanation(
+            service: key.service,
+            environment: key.environment,
+            window: window,
+            now: now,
+            pipeline: .standard,
+            serviceEvents: try await log.serviceEvents(key.service)
+        )
     }
 
     /// Every pair of every hand-worked history, posted shuffled: the explanation's figures
@@ -26,7 +33,11 @@ import ShiplogStore
             let x = try await explain(log, key)
             let f = pair.figures(window: window, now: now.nanoseconds)
             let label = "\(key.service)/\(key.environment)"
-            #expect(x.figures == f || (x.figures.leadTimeMedian.isNaN && f.leadTimeMedian.isNaN) || (x.figures.timeToRestoreMedian.isNaN && f.timeToRestoreMedian.isNaN), "\(label)")
+            #expect(
+                x.figures == f || (x.figures.leadTimeMedian.isNaN && f.leadTimeMedian.isNaN)
+                    || (x.figures.timeToRestoreMedian.isNaN && f.timeToRestoreMedian.isNaN),
+                "\(label)"
+            )
             #expect(x.deployments.count == f.deployments, "\(label)")
             #expect(x.deployments.filter { $0.failedBy != nil }.count == f.failures, "\(label)")
             #expect(x.deployments.filter { $0.rework != nil }.count == f.rework, "\(label)")
@@ -40,12 +51,15 @@ import ShiplogStore
     }
 
     @Test func eachKindOfFigureNamesItsEvents() async throws {
-        let (_, log, _dir) = try await ingest(PipelineDefinitionTests.argoCD.events + PipelineDefinitionTests.nestedEpisodes.events.map { e in
-            var e = e
-            e.id = "n-" + e.id!
-            e.environment = "staging"
-            return e
-        })
+        let (_, log, _dir) = try await ingest(
+            PipelineDefinitionTests.argoCD.events
+                + PipelineDefinitionTests.nestedEpisodes.events.map { e in
+                    var e = e
+                    e.id = "n-" + e.id!
+                    e.environment = "staging"
+                    return e
+                }
+        )
         _ = _dir
         let production = try await explain(log, PairKey(service: "api", environment: "production"))
         // The Argo CD sync ships app1 through its image: the build states the time and ties it.

@@ -1,6 +1,7 @@
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
+
 @testable import ShiplogMetrics
 
 @Suite struct ExpositionTests {
@@ -36,30 +37,50 @@ import ShiplogModel
 
     @Test func textFormatExactFamilies() async throws {
         let text = try await exposition(.text)
-        #expect(text.contains("""
-            # HELP shiplog_deployments_total Deployments (succeeded, failed or rolled back).
-            # TYPE shiplog_deployments_total counter
-            shiplog_deployments_total{service="api",environment="dev"} 1
-            shiplog_deployments_total{service="api",environment="production"} 1
-            shiplog_deployments_total{service="api",environment="staging"} 0
+        #expect(
+            text.contains(
+                """
+                # HELP shiplog_deployments_total Deployments (succeeded, failed or rolled back).
+                # TYPE shiplog_deployments_total counter
+                shiplog_deployments_total{service="api",environment="dev"} 1
+                shiplog_deployments_total{service="api",environment="production"} 1
+                shiplog_deployments_total{service="api",environment="staging"} 0
 
-            """))
-        #expect(text.contains("""
-            shiplog_lead_time_seconds_bucket{service="api",environment="dev",le="900.0"} 0
-            shiplog_lead_time_seconds_bucket{service="api",environment="dev",le="1800.0"} 1
-            """))
-        #expect(text.contains("""
-            shiplog_lead_time_seconds_bucket{service="api",environment="dev",le="+Inf"} 1
-            shiplog_lead_time_seconds_sum{service="api",environment="dev"} 1800.0
-            shiplog_lead_time_seconds_count{service="api",environment="dev"} 1
-            """))
-        #expect(text.contains("""
-            # TYPE shiplog_deployed_version_info gauge
-            shiplog_deployed_version_info{service="api",environment="dev",version="1.0"} 1
-            shiplog_deployed_version_info{service="api",environment="production",version="1.0"} 1
-            # HELP
-            """))
-        #expect(text.contains(#"shiplog_last_deployment_timestamp_seconds{service="api",environment="production",namespace="shop",deployment="api-server"} 1767226200.0"#))
+                """
+            )
+        )
+        #expect(
+            text.contains(
+                """
+                shiplog_lead_time_seconds_bucket{service="api",environment="dev",le="900.0"} 0
+                shiplog_lead_time_seconds_bucket{service="api",environment="dev",le="1800.0"} 1
+                """
+            )
+        )
+        #expect(
+            text.contains(
+                """
+                shiplog_lead_time_seconds_bucket{service="api",environment="dev",le="+Inf"} 1
+                shiplog_lead_time_seconds_sum{service="api",environment="dev"} 1800.0
+                shiplog_lead_time_seconds_count{service="api",environment="dev"} 1
+                """
+            )
+        )
+        #expect(
+            text.contains(
+                """
+                # TYPE shiplog_deployed_version_info gauge
+                shiplog_deployed_version_info{service="api",environment="dev",version="1.0"} 1
+                shiplog_deployed_version_info{service="api",environment="production",version="1.0"} 1
+                # HELP
+                """
+            )
+        )
+        #expect(
+            text.contains(
+                #"shiplog_last_deployment_timestamp_seconds{service="api",environment="production",namespace="shop",deployment="api-server"} 1767226200.0"#
+            )
+        )
         #expect(text.contains(#"shiplog_last_deployment_timestamp_seconds{service="api",environment="staging",namespace="",deployment=""} 0.0"#))
         // 1.0 is live in dev since minute 0 and never reached staging: 20 minutes.
         #expect(text.contains(#"shiplog_promotion_pending_seconds{service="api",environment="staging"} 1200.0"#))
@@ -82,14 +103,22 @@ import ShiplogModel
     @Test func openMetricsFormat() async throws {
         let text = try await exposition(.openMetrics)
         #expect(text.hasSuffix("# EOF\n"))
-        #expect(text.contains("""
-            # HELP shiplog_deployments Deployments (succeeded, failed or rolled back).
-            # TYPE shiplog_deployments counter
-            shiplog_deployments_total{service="api",environment="dev"} 1
-            """))
-        #expect(text.contains("""
-            # TYPE shiplog_lead_time_seconds histogram
-            # UNIT shiplog_lead_time_seconds seconds
-            """))
+        #expect(
+            text.contains(
+                """
+                # HELP shiplog_deployments Deployments (succeeded, failed or rolled back).
+                # TYPE shiplog_deployments counter
+                shiplog_deployments_total{service="api",environment="dev"} 1
+                """
+            )
+        )
+        #expect(
+            text.contains(
+                """
+                # TYPE shiplog_lead_time_seconds histogram
+                # UNIT shiplog_lead_time_seconds seconds
+                """
+            )
+        )
     }
 }

@@ -1,8 +1,9 @@
-import Synchronization
-import ShiplogTestSupport
-import Testing
 import ShiplogModel
 import ShiplogStore
+import ShiplogTestSupport
+import Synchronization
+import Testing
+
 @testable import ShiplogMetrics
 
 /// A late event costs what its lateness costs: its pair goes back to a checkpoint before it

@@ -1,7 +1,8 @@
-import ShiplogTestSupport
-import Testing
 import ShiplogModel
 import ShiplogStore
+import ShiplogTestSupport
+import Testing
+
 @testable import ShiplogMetrics
 
 /// The §3 rules that real promotion pipelines exercise: changes that travel with the
@@ -19,7 +20,7 @@ import ShiplogStore
         var h = History()
         h.succeeded(10, env: "dev", version: "1.0", commit: "c1", commitTime: -30, artifact: image)
         h.succeeded(40, env: "staging", version: "1.0", artifact: image)
-        h.succeeded(90, env: "production", version: "1.0", artifact: image)   // 90 − (−30) = 120 min
+        h.succeeded(90, env: "production", version: "1.0", artifact: image)  // 90 − (−30) = 120 min
         return h
     }
 
@@ -28,8 +29,8 @@ import ShiplogStore
     static var argoCD: History {
         var h = History()
         h.published(0, artifact: image, commit: "app1", commitTime: -20)
-        h.succeeded(15, env: "dev", version: "1.0", commit: "cfg-a", artifact: image)          // 35 min
-        h.succeeded(60, env: "production", version: "1.0", commit: "cfg-b", artifact: image)   // 80 min
+        h.succeeded(15, env: "dev", version: "1.0", commit: "cfg-a", artifact: image)  // 35 min
+        h.succeeded(60, env: "production", version: "1.0", commit: "cfg-b", artifact: image)  // 80 min
         return h
     }
 
@@ -44,8 +45,8 @@ import ShiplogStore
     /// A commit's time is the earliest any event of the service states for it.
     static var earliestCommitTime: History {
         var h = History()
-        h.succeeded(60, env: "staging", version: "2", commit: "c2", commitTime: 30)   // says 30 …
-        h.merged(20, commit: "c2")                                                    // … the merge says 20: 40 min
+        h.succeeded(60, env: "staging", version: "2", commit: "c2", commitTime: 30)  // says 30 …
+        h.merged(20, commit: "c2")  // … the merge says 20: 40 min
         h.succeeded(70, env: "production", version: "2", commit: "c2", commitTime: 50)  // 70 − 20 = 50 min
         return h
     }
@@ -62,11 +63,11 @@ import ShiplogStore
     /// CDEvents' incident.detected then incident.reported for one incident.
     static var incidentReportedTwice: History {
         var h = History()
-        h.succeeded(0, version: "1")                        // live when A opens → failed
+        h.succeeded(0, version: "1")  // live when A opens → failed
         h.incident(.incidentOpened, 10, id: "A")
-        h.succeeded(20, version: "2")                       // while A is open: rework, not failed
-        h.incident(.incidentOpened, 30, id: "A")            // A again: nothing new
-        h.incident(.incidentResolved, 40, id: "A")          // episode 10 → 40
+        h.succeeded(20, version: "2")  // while A is open: rework, not failed
+        h.incident(.incidentOpened, 30, id: "A")  // A again: nothing new
+        h.incident(.incidentResolved, 40, id: "A")  // episode 10 → 40
         return h
     }
 
@@ -74,13 +75,13 @@ import ShiplogStore
     static var nestedEpisodes: History {
         var h = History()
         h.succeeded(0, version: "1")
-        h.succeeded(10, version: "2")                       // rolled back from → failed (once)
+        h.succeeded(10, version: "2")  // rolled back from → failed (once)
         h.incident(.incidentOpened, 15, id: "A")
         h.incident(.incidentResolved, 20, id: "A")
-        h.rolledBack(30, version: "1")                      // healthy rollback: 10 → 30 holds 15 → 20
-        h.incident(.incidentOpened, 50, id: "B")            // the rollback is live → failed
-        h.incident(.incidentResolved, 60, id: "B")          // 50 → 60 …
-        h.failed(60, version: "3")                          // … touches 60 → 70: one episode 50 → 70
+        h.rolledBack(30, version: "1")  // healthy rollback: 10 → 30 holds 15 → 20
+        h.incident(.incidentOpened, 50, id: "B")  // the rollback is live → failed
+        h.incident(.incidentResolved, 60, id: "B")  // 50 → 60 …
+        h.failed(60, version: "3")  // … touches 60 → 70: one episode 50 → 70
         h.succeeded(70, version: "3")
         return h
     }
@@ -216,7 +217,8 @@ import ShiplogStore
         let identity = expected.projection.pairs.mapValues { [$0.namespace, $0.workload] }
         for order in Self.orders(events.count, teaching: Self.teaching(events)) {
             for batched in [false, true] {
-                let (m, log, _dir) = batched
+                let (m, log, _dir) =
+                    batched
                     ? try await ingest(events, order: order, batchSize: 2)
                     : try await ingest(events, order: order)
                 #expect(fingerprint(m.projection) == want, "\(name) in order \(order)\(batched ? ", batches of 2" : "")")
@@ -237,7 +239,7 @@ import ShiplogStore
     @Test func aLateBuildRecomputesOnlyThePairsThatDeployedItsImage() async throws {
         var h = Self.argoCD
         h.service = "other"
-        h.succeeded(5, env: "dev", version: "9")   // another service: untouched
+        h.succeeded(5, env: "dev", version: "9")  // another service: untouched
         let events = h.events
         let (m, _, _) = try await ingest(events, order: [1, 2, 3, 0])
         // dev and production deployed the image; staging, which never had it, is left alone

@@ -1,7 +1,8 @@
-import ShiplogTestSupport
-import Testing
 import ShiplogModel
 import ShiplogStore
+import ShiplogTestSupport
+import Testing
+
 @testable import ShiplogMetrics
 
 /// A restart from a snapshot must give exactly the state a replay of the whole log gives.
@@ -17,7 +18,8 @@ import ShiplogStore
             // Which commits without a known time a pair has seen depends on arrival order (a
             // commit added to an image it deployed is only noted once its time is known);
             // everything else, and every figure, is the same.
-            var x = a.pairs[key], y = b.pairs[key]
+            var x = a.pairs[key]
+            var y = b.pairs[key]
             x?.commitsReached = []
             y?.commitsReached = []
             #expect(x == y, "\(key.service)/\(key.environment)")

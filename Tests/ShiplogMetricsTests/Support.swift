@@ -1,7 +1,8 @@
 import Foundation
 import ShiplogModel
-import ShiplogTestSupport
 import ShiplogStore
+import ShiplogTestSupport
+
 @testable import ShiplogMetrics
 
 let t0 = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
@@ -16,12 +17,26 @@ struct History {
     var environment = "production"
 
     mutating func add(_ type: EventType, _ minute: Double, env: String? = nil, _ configure: (inout Event) -> Void = { _ in }) {
-        var e = Event(id: "e\(events.count)", type: type, service: service, environment: type.requiresEnvironment ? (env ?? environment) : env, time: at(minute))
+        var e = Event(
+            id: "e\(events.count)",
+            type: type,
+            service: service,
+            environment: type.requiresEnvironment ? (env ?? environment) : env,
+            time: at(minute)
+        )
         configure(&e)
         events.append(e)
     }
 
-    mutating func succeeded(_ minute: Double, env: String? = nil, version: String? = nil, commit: String? = nil, commitTime: Double? = nil, artifact: String? = nil, hotfix: Bool = false) {
+    mutating func succeeded(
+        _ minute: Double,
+        env: String? = nil,
+        version: String? = nil,
+        commit: String? = nil,
+        commitTime: Double? = nil,
+        artifact: String? = nil,
+        hotfix: Bool = false
+    ) {
         add(.deploymentSucceeded, minute, env: env) {
             $0.version = version
             $0.commit = commit
@@ -60,7 +75,12 @@ struct History {
 /// Posts `events` into a real SQLite log in the given order, one append each (as a server
 /// would), the live MetricsService applying the log's new rows after each; returns the
 /// service and log.
-func ingest(_ events: [Event], order: [Int]? = nil, twice: Bool = false, pipeline: Pipeline = .standard) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
+func ingest(
+    _ events: [Event],
+    order: [Int]? = nil,
+    twice: Bool = false,
+    pipeline: Pipeline = .standard
+) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
     let dir = TemporaryDirectory()
     let log = try SQLiteEventLog(path: dir.path("m.db"))
     let metrics = MetricsService(pipeline: pipeline, version: "test")
@@ -77,7 +97,12 @@ func ingest(_ events: [Event], order: [Int]? = nil, twice: Bool = false, pipelin
 
 /// Posts `events` in the given order as appends of `batchSize` events each (an NDJSON
 /// backfill), the metrics applying each append's rows together, as the server does.
-func ingest(_ events: [Event], order: [Int], batchSize: Int, pipeline: Pipeline = .standard) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
+func ingest(
+    _ events: [Event],
+    order: [Int],
+    batchSize: Int,
+    pipeline: Pipeline = .standard
+) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
     let dir = TemporaryDirectory()
     let log = try SQLiteEventLog(path: dir.path("m.db"))
     let metrics = MetricsService(pipeline: pipeline, version: "test")
@@ -113,7 +138,9 @@ struct PairFingerprint: Equatable, CustomStringConvertible {
         deploymentTimes = p.deploymentLog.map(\.time)
     }
 
-    var description: String { "counters \(counters) lead \(lead) restore \(restore) promotions \(promotions) live \(live ?? "-") degraded \(degraded) open \(open)" }
+    var description: String {
+        "counters \(counters) lead \(lead) restore \(restore) promotions \(promotions) live \(live ?? "-") degraded \(degraded) open \(open)"
+    }
 }
 
 func fingerprint(_ projection: Projection) -> [PairKey: PairFingerprint] {

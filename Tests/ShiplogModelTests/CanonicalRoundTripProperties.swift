@@ -1,5 +1,6 @@
 import PropertyBased
 import Testing
+
 @testable import ShiplogModel
 
 /// parse ∘ encode of the canonical form is the identity, for generated events with awkward
@@ -12,13 +13,20 @@ import Testing
     @Test func theCanonicalFormParsesBackToTheSameEvent() async {
         await propertyCheck(
             count: 300,
-            input: Self.name, Self.text, Self.text, Gen.int(in: 0...4_000_000_000)
+            input: Self.name,
+            Self.text,
+            Self.text,
+            Gen.int(in: 0...4_000_000_000)
         ) { service, message, annotation, seconds in
             var event = Event(
-                type: .deploymentSucceeded, service: service, environment: "production",
+                type: .deploymentSucceeded,
+                service: service,
+                environment: "production",
                 time: Timestamp(nanoseconds: Int64(seconds) * 1_000_000_000 + Int64(seconds % 1000)),
-                version: "v" + service, message: message.isEmpty ? nil : message,
-                annotations: annotation.isEmpty ? [:] : ["note": annotation])
+                version: "v" + service,
+                message: message.isEmpty ? nil : message,
+                annotations: annotation.isEmpty ? [:] : ["note": annotation]
+            )
             event.actor = message.isEmpty ? nil : message
             let canonical = event.canonicalJSON
             let json = try JSONValue.parse(canonical)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ShiplogModel
 
 let now = Timestamp(rfc3339: "2026-01-10T12:00:00Z")!
@@ -19,7 +20,8 @@ func fields(_ text: String) -> [String] { errors(text).map(\.field) }
 
 @Suite struct EventValidationTests {
     @Test func fullEventReadsEveryField() throws {
-        let event = try validate("""
+        let event = try validate(
+            """
             {"id": "run-42", "type": "deployment.succeeded", "service": "checkout", "environment": "production",
              "time": "2026-01-10T13:00:00+02:00", "version": "1.4.2",
              "artifact": "ghcr.io/acme/checkout@sha256:abc", "commit": "9f1c2e7", "commitTime": "2026-01-09T08:00:00Z",
@@ -27,7 +29,8 @@ func fields(_ text: String) -> [String] { errors(text).map(\.field) }
              "namespace": "shop", "workload": "checkout-api", "revision": 7, "changeCause": "bump",
              "actor": "alice", "source": "github-actions", "url": "https://ci/run/42", "message": "hi",
              "hotfix": true, "annotations": {"team": "payments"}, "schemaVersion": 1}
-            """).get()
+            """
+        ).get()
         #expect(event.id == "run-42")
         #expect(event.type == .deploymentSucceeded)
         #expect(event.service == "checkout")
@@ -79,7 +82,11 @@ func fields(_ text: String) -> [String] { errors(text).map(\.field) }
         #expect(fields(#"{"type": "artifact.published", "service": "a"}"#) == ["artifact"])
         #expect(errors(#"{"type": "artifact.published", "service": "a"}"#)[0].message.contains("artifact or a version"))
         #expect(fields(#"{"type": "artifact.published", "service": "a", "version": "1.2"}"#).isEmpty)
-        #expect(fields(#"{"type": "artifact.published", "service": "a", "artifact": "ghcr.io/a@sha256:\#(String(repeating: "0", count: 64))", "commit": "c1", "commitTime": "2026-01-01T00:00:00Z"}"#).isEmpty)
+        #expect(
+            fields(
+                #"{"type": "artifact.published", "service": "a", "artifact": "ghcr.io/a@sha256:\#(String(repeating: "0", count: 64))", "commit": "c1", "commitTime": "2026-01-01T00:00:00Z"}"#
+            ).isEmpty
+        )
         #expect(fields(#"{"type": "artifact.published", "service": "a", "version": "1.2", "commitTime": "yesterday"}"#) == ["commitTime"])
     }
 
@@ -166,7 +173,11 @@ func fields(_ text: String) -> [String] { errors(text).map(\.field) }
     }
 
     @Test func everyProblemIsReportedAtOnce() {
-        #expect(fields(#"{"type": "nope", "service": "", "environment": "a b", "time": "x", "hotfix": 1}"#) == ["type", "service", "environment", "time", "hotfix"])
+        #expect(
+            fields(#"{"type": "nope", "service": "", "environment": "a b", "time": "x", "hotfix": 1}"#) == [
+                "type", "service", "environment", "time", "hotfix",
+            ]
+        )
     }
 
     @Test func notAnObject() {

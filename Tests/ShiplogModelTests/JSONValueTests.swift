@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ShiplogModel
 
 @Suite struct JSONValueTests {

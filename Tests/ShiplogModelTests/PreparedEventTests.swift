@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ShiplogModel
 
 @Suite struct PreparedEventTests {
@@ -40,8 +41,13 @@ import Testing
     }
 
     @Test func canonicalTextIsStable() {
-        let p = prepare(#"{"id":"1","type":"deployment.succeeded","service":"a","environment":"b","time":"2026-01-10T11:00:00.50+00:00","hotfix":false,"annotations":{"z":"1","a":"2"}}"#)
-        #expect(p.canonical == #"{"annotations":{"a":"2","z":"1"},"environment":"b","id":"1","service":"a","time":"2026-01-10T11:00:00.5Z","type":"deployment.succeeded"}"#)
+        let p = prepare(
+            #"{"id":"1","type":"deployment.succeeded","service":"a","environment":"b","time":"2026-01-10T11:00:00.50+00:00","hotfix":false,"annotations":{"z":"1","a":"2"}}"#
+        )
+        #expect(
+            p.canonical
+                == #"{"annotations":{"a":"2","z":"1"},"environment":"b","id":"1","service":"a","time":"2026-01-10T11:00:00.5Z","type":"deployment.succeeded"}"#
+        )
     }
 
     @Test func artifactIdentity() {

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// `deploy/`: every overlay renders and validates, the PrometheusRule is `Alerts/`, and the
 /// shipped pipeline and controller configuration parse.
@@ -76,7 +76,9 @@ import ShiplogModel
         for overlay in Self.overlays {
             let documents = try render(overlay).documents
             levels[overlay] = try resource(documents, kind: "ConfigMap")["data"]?["SHIPLOG_LOG_LEVEL"]?.stringValue
-            storage[overlay] = try resource(documents, kind: "StatefulSet")["spec"]?["volumeClaimTemplates"]?.arrayValue?.first?["spec"]?["resources"]?["requests"]?["storage"]?.stringValue
+            storage[overlay] = try resource(documents, kind: "StatefulSet")["spec"]?["volumeClaimTemplates"]?.arrayValue?.first?["spec"]?[
+                "resources"
+            ]?["requests"]?["storage"]?.stringValue
         }
         #expect(levels == ["dev": "debug", "staging": "info", "production": "info"])
         #expect(storage == ["dev": "1Gi", "staging": "5Gi", "production": "50Gi"])
@@ -95,7 +97,9 @@ import ShiplogModel
     }
 
     @Test func thePrometheusRuleIsAlerts() throws {
-        let alerts = try ["Alerts/shiplog.rules.yaml", "Alerts/shiplog.alerts.yaml"].flatMap { try yamlDocuments(path($0)).first?["groups"]?.arrayValue ?? [] }
+        let alerts = try ["Alerts/shiplog.rules.yaml", "Alerts/shiplog.alerts.yaml"].flatMap {
+            try yamlDocuments(path($0)).first?["groups"]?.arrayValue ?? []
+        }
         #expect(alerts.count >= 2)
         let rendered = try resource(try render("production").documents, kind: "PrometheusRule")
         // Compared key-order independently (kustomize sorts keys).
@@ -104,8 +108,10 @@ import ShiplogModel
         // And the committed file is what the script generates now.
         let regenerated = dir.path("prometheusrule.yaml")
         #expect(try runTool(["bash", path("deploy/generate-prometheusrule.sh"), regenerated]).status == 0)
-        #expect(try String(contentsOfFile: regenerated, encoding: .utf8) == Files.repositoryFile("deploy/base/prometheusrule.yaml"),
-                "deploy/base/prometheusrule.yaml is stale: run bash deploy/generate-prometheusrule.sh")
+        #expect(
+            try String(contentsOfFile: regenerated, encoding: .utf8) == Files.repositoryFile("deploy/base/prometheusrule.yaml"),
+            "deploy/base/prometheusrule.yaml is stale: run bash deploy/generate-prometheusrule.sh"
+        )
     }
 
     @Test func pipelineAndControllerConfigurationParse() throws {
@@ -120,19 +126,28 @@ import ShiplogModel
         let deploy = production.firstIndex { $0.contains("kubectl") && $0.contains("set image") }
         #expect(gate != nil && deploy != nil && gate! < deploy!, "production is gated before it deploys")
         for job in ["dev", "staging", "production"] {
-            #expect(runs(job).contains { $0.contains("shiplog events record") && $0.contains("needs.build.outputs.digest") }, "\(job) records the same digest")
+            #expect(
+                runs(job).contains { $0.contains("shiplog events record") && $0.contains("needs.build.outputs.digest") },
+                "\(job) records the same digest"
+            )
         }
         #expect(runs("rollback").contains { $0.contains("deployment.rolled_back") })
 
         let appset = try #require(try yamlDocuments(path("deploy/argocd/applicationset.yaml")).first)
-        let elements = appset["spec"]?["generators"]?.arrayValue?.first?["list"]?["elements"]?.arrayValue?.compactMap { $0["environment"]?.stringValue }
+        let elements = appset["spec"]?["generators"]?.arrayValue?.first?["list"]?["elements"]?.arrayValue?.compactMap {
+            $0["environment"]?.stringValue
+        }
         #expect(elements == Self.overlays)
         #expect(appset["spec"]?["template"]?["spec"]?["source"]?["path"] == .string("deploy/overlays/{{.environment}}"))
 
         let notifications = try #require(try yamlDocuments(path("deploy/argocd/notifications-cm.yaml")).first)
         #expect(notifications["metadata"]?["name"] == .string("argocd-notifications-cm"))
         let scratch = TemporaryDirectory()
-        try (notifications["data"]?["service.webhook.shiplog"]?.stringValue ?? "").write(toFile: scratch.path("service.yaml"), atomically: true, encoding: .utf8)
+        try (notifications["data"]?["service.webhook.shiplog"]?.stringValue ?? "").write(
+            toFile: scratch.path("service.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
         let service = try #require(try yamlDocuments(scratch.path("service.yaml")).first)
         #expect(service["url"]?.stringValue?.hasSuffix("/api/v1/webhooks/argocd") == true)
         #expect(service["retryMax"] == .number("10"), "retries outlast a shiplog restart")

@@ -1,7 +1,7 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
 
 /// `Alerts/` and `Dashboards/`: conventions, promtool, and a real Prometheus scraping shiplog.
 @Suite struct ObservabilityTests {
@@ -117,7 +117,10 @@ import ShiplogModel
                 }
             }
             let annotations = d["annotations"]?["list"]?.arrayValue ?? []
-            #expect(annotations.contains { $0["name"] == .string("Deployments") && $0["datasource"]?["uid"] == .string("${datasource}") }, "\(file): deployment annotations")
+            #expect(
+                annotations.contains { $0["name"] == .string("Deployments") && $0["datasource"]?["uid"] == .string("${datasource}") },
+                "\(file): deployment annotations"
+            )
             exprs += expressions(d)
         }
         // Rates over Grafana's rate interval; increase() over the range or the step.
@@ -149,21 +152,22 @@ import ShiplogModel
         let db = dir.path("shiplog.db")
         let day = Timestamp.now().adding(seconds: -3 * 86_400)
         func t(_ hours: Double) -> String { day.adding(seconds: hours * 3600).rfc3339 }
-        let history = [
-            #"{"id":"m1","type":"change.merged","service":"checkout","commit":"c1","time":"\#(t(0))"}"#,
-            #"{"id":"h1","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.0","commit":"c1","time":"\#(t(1))"}"#,
-            #"{"id":"h2","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.0","commit":"c1","time":"\#(t(2))"}"#,
-            #"{"id":"h3","type":"deployment.succeeded","service":"checkout","environment":"production","version":"1.0","commit":"c1","time":"\#(t(5))","namespace":"shop","workload":"checkout"}"#,
-            #"{"id":"h4","type":"incident.opened","service":"checkout","environment":"production","incident":{"id":"I-1"},"time":"\#(t(6))"}"#,
-            #"{"id":"h5","type":"incident.resolved","service":"checkout","environment":"production","incident":{"id":"I-1"},"time":"\#(t(7))"}"#,
-            #"{"id":"h6","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.1","commit":"c2","commitTime":"\#(t(20))","time":"\#(t(21))"}"#,
-            #"{"id":"h7","type":"deployment.succeeded","service":"web","environment":"production","version":"3.0","time":"\#(t(22))","hotfix":true,"namespace":"shop","workload":"web"}"#,
-            // Backfilled before Prometheus ever scraped: a failure and a rollback in cart's staging.
-            #"{"id":"h8","type":"deployment.succeeded","service":"cart","environment":"staging","version":"1","time":"\#(t(30))"}"#,
-            #"{"id":"h9","type":"deployment.failed","service":"cart","environment":"staging","version":"2","time":"\#(t(31))"}"#,
-            #"{"id":"h10","type":"deployment.succeeded","service":"cart","environment":"staging","version":"2.1","time":"\#(t(32))"}"#,
-            #"{"id":"h11","type":"deployment.rolled_back","service":"cart","environment":"staging","version":"1","time":"\#(t(33))"}"#,
-        ].joined(separator: "\n") + "\n"
+        let history =
+            [
+                #"{"id":"m1","type":"change.merged","service":"checkout","commit":"c1","time":"\#(t(0))"}"#,
+                #"{"id":"h1","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.0","commit":"c1","time":"\#(t(1))"}"#,
+                #"{"id":"h2","type":"deployment.succeeded","service":"checkout","environment":"staging","version":"1.0","commit":"c1","time":"\#(t(2))"}"#,
+                #"{"id":"h3","type":"deployment.succeeded","service":"checkout","environment":"production","version":"1.0","commit":"c1","time":"\#(t(5))","namespace":"shop","workload":"checkout"}"#,
+                #"{"id":"h4","type":"incident.opened","service":"checkout","environment":"production","incident":{"id":"I-1"},"time":"\#(t(6))"}"#,
+                #"{"id":"h5","type":"incident.resolved","service":"checkout","environment":"production","incident":{"id":"I-1"},"time":"\#(t(7))"}"#,
+                #"{"id":"h6","type":"deployment.succeeded","service":"checkout","environment":"dev","version":"1.1","commit":"c2","commitTime":"\#(t(20))","time":"\#(t(21))"}"#,
+                #"{"id":"h7","type":"deployment.succeeded","service":"web","environment":"production","version":"3.0","time":"\#(t(22))","hotfix":true,"namespace":"shop","workload":"web"}"#,
+                // Backfilled before Prometheus ever scraped: a failure and a rollback in cart's staging.
+                #"{"id":"h8","type":"deployment.succeeded","service":"cart","environment":"staging","version":"1","time":"\#(t(30))"}"#,
+                #"{"id":"h9","type":"deployment.failed","service":"cart","environment":"staging","version":"2","time":"\#(t(31))"}"#,
+                #"{"id":"h10","type":"deployment.succeeded","service":"cart","environment":"staging","version":"2.1","time":"\#(t(32))"}"#,
+                #"{"id":"h11","type":"deployment.rolled_back","service":"cart","environment":"staging","version":"1","time":"\#(t(33))"}"#,
+            ].joined(separator: "\n") + "\n"
         #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: history).status == 0)
         let server = try ServerProcess(db: db)
 
@@ -183,8 +187,10 @@ import ShiplogModel
             """
         try ksm.write(to: ksmDir.appendingPathComponent("metrics"), atomically: true, encoding: .utf8)
         let ksmPort = freeLoopbackPort()
-        let ksmServer = try BackgroundProcess(["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", ksmDir.path, "\(ksmPort)"],
-                                              log: dir.path("ksm.log"))
+        let ksmServer = try BackgroundProcess(
+            ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", ksmDir.path, "\(ksmPort)"],
+            log: dir.path("ksm.log")
+        )
 
         let promPort = freeLoopbackPort()
         let config = """
@@ -202,9 +208,12 @@ import ShiplogModel
                 static_configs: [{targets: ["127.0.0.1:\(ksmPort)"]}]
             """
         let prometheus = try BackgroundProcess(
-            ["prometheus", "--config.file=\(dir.write("prometheus.yml", config))", "--storage.tsdb.path=\(dir.path("tsdb"))",
-             "--web.listen-address=127.0.0.1:\(promPort)", "--web.enable-lifecycle"],
-            log: dir.path("prometheus.log"))
+            [
+                "prometheus", "--config.file=\(dir.write("prometheus.yml", config))", "--storage.tsdb.path=\(dir.path("tsdb"))",
+                "--web.listen-address=127.0.0.1:\(promPort)", "--web.enable-lifecycle",
+            ],
+            log: dir.path("prometheus.log")
+        )
         let api = "http://127.0.0.1:\(promPort)/api/v1"
         func query(_ q: String) async throws -> [JSONValue] {
             let encoded = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
@@ -221,11 +230,12 @@ import ShiplogModel
         // Things happen while Prometheus watches: a fresh production deployment of checkout
         // (its Deployment misses two replicas), a failure and a rollback of web in production.
         let now = Timestamp.now()
-        let live = [
-            #"{"id":"l1","type":"deployment.succeeded","service":"checkout","environment":"production","version":"1.1","commit":"c2","time":"\#(now.adding(seconds: -30).rfc3339)","namespace":"shop","workload":"checkout"}"#,
-            #"{"id":"l2","type":"deployment.failed","service":"web","environment":"production","version":"3.1","time":"\#(now.adding(seconds: -20).rfc3339)","namespace":"shop","workload":"web"}"#,
-            #"{"id":"l3","type":"deployment.rolled_back","service":"web","environment":"production","version":"3.0","time":"\#(now.adding(seconds: -10).rfc3339)","namespace":"shop","workload":"web"}"#,
-        ].joined(separator: "\n") + "\n"
+        let live =
+            [
+                #"{"id":"l1","type":"deployment.succeeded","service":"checkout","environment":"production","version":"1.1","commit":"c2","time":"\#(now.adding(seconds: -30).rfc3339)","namespace":"shop","workload":"checkout"}"#,
+                #"{"id":"l2","type":"deployment.failed","service":"web","environment":"production","version":"3.1","time":"\#(now.adding(seconds: -20).rfc3339)","namespace":"shop","workload":"web"}"#,
+                #"{"id":"l3","type":"deployment.rolled_back","service":"web","environment":"production","version":"3.0","time":"\#(now.adding(seconds: -10).rfc3339)","namespace":"shop","workload":"web"}"#,
+            ].joined(separator: "\n") + "\n"
         #expect(try await http("POST", server.baseURL + "/api/v1/events", body: live, contentType: "application/x-ndjson").status == 201)
         let pending = try await eventually(within: 30) {
             let r = try await http("GET", "\(api)/alerts")
@@ -237,8 +247,12 @@ import ShiplogModel
         }
         #expect(pending, "the correlation alert is pending for checkout")
         let alerts = try await http("GET", "\(api)/alerts").body["data"]?["alerts"]?.arrayValue ?? []
-        #expect(!alerts.contains { $0["labels"]?["alertname"] == .string("ShiplogProductionDeploymentUnavailableReplicas") && $0["labels"]?["service"] == .string("web") },
-                "web has all its replicas: no correlation alert")
+        #expect(
+            !alerts.contains {
+                $0["labels"]?["alertname"] == .string("ShiplogProductionDeploymentUnavailableReplicas") && $0["labels"]?["service"] == .string("web")
+            },
+            "web has all its replicas: no correlation alert"
+        )
         #expect(alerts.contains { $0["labels"]?["alertname"] == .string("ShiplogRollbackPerformed") && $0["labels"]?["service"] == .string("web") })
 
         // Every recording rule has a value.
@@ -267,7 +281,10 @@ import ShiplogModel
                 let q = substituted(try #require(expr["expr"]?.stringValue), service: "cart", environment: "staging")
                 let result = try await query(q)
                 let value = result.first?["value"]?.arrayValue?.last?.stringValue.flatMap(Double.init)
-                #expect(value == Timestamp(rfc3339: t(hours))!.seconds.rounded(.down) * 1000 || value == Timestamp(rfc3339: t(hours))!.seconds * 1000, "\(file): \(name) at \(t(hours)): \(result)")
+                #expect(
+                    value == Timestamp(rfc3339: t(hours))!.seconds.rounded(.down) * 1000 || value == Timestamp(rfc3339: t(hours))!.seconds * 1000,
+                    "\(file): \(name) at \(t(hours)): \(result)"
+                )
             }
         }
 

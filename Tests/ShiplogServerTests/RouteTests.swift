@@ -2,11 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Testing
 import ShiplogMetrics
 import ShiplogModel
 import ShiplogServer
 import ShiplogStore
+import Testing
 
 /// The routes' status codes and bodies, in process (HummingbirdTesting's router framework):
 /// a real SQLite log in a temporary directory, the application's own services running (the
@@ -88,7 +88,9 @@ import ShiplogStore
             let page = try await client.execute(uri: "/api/v1/events?environment=production&limit=10", method: .get)
             #expect(page.status == .ok)
             #expect(try json(page)["events"]?.arrayValue?.count == 1)
-            for (query, field) in [("limit=0", "limit"), ("since=tuesday", "since"), ("type=nope", "type"), ("colour=red", "colour"), ("cursor=zz", "cursor")] {
+            for (query, field) in [
+                ("limit=0", "limit"), ("since=tuesday", "since"), ("type=nope", "type"), ("colour=red", "colour"), ("cursor=zz", "cursor"),
+            ] {
                 let refused = try await client.execute(uri: "/api/v1/events?\(query)", method: .get)
                 #expect(refused.status == .badRequest, "\(query)")
                 #expect(try json(refused)["field"]?.stringValue == field, "\(query)")

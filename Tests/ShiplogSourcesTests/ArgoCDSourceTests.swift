@@ -1,5 +1,6 @@
-import Testing
 import ShiplogModel
+import Testing
+
 @testable import ShiplogSources
 
 @Suite struct ArgoCDSourceTests {
@@ -18,47 +19,180 @@ import ShiplogModel
     static let chartApp = ("aaaaaaa", "aaaaaaa")
     static let expected: [Expected] = [
         Expected(file: "000_cli_template", type: nil),
-        Expected(file: "001", type: .deploymentSucceeded, service: "aaaaa-aaaaaaa", environment: "cdviz-dev", time: "2025-08-14T12:19:19Z",
-                 commit: "251202611b4faf9105c06eb03df7a28d7a495c69", version: "0.4.0-11-gd6f6e7b"),
-        Expected(file: "002", type: .deploymentSucceeded, service: "aaaaaaaa-aaaaaaa", environment: "aaaaaaaa-aaaaaaa", time: "2025-10-02T15:21:07Z",
-                 commit: "90460e57069cadc1332ca8137268028bf3f12765", version: "0.6.2"),
+        Expected(
+            file: "001",
+            type: .deploymentSucceeded,
+            service: "aaaaa-aaaaaaa",
+            environment: "cdviz-dev",
+            time: "2025-08-14T12:19:19Z",
+            commit: "251202611b4faf9105c06eb03df7a28d7a495c69",
+            version: "0.4.0-11-gd6f6e7b"
+        ),
+        Expected(
+            file: "002",
+            type: .deploymentSucceeded,
+            service: "aaaaaaaa-aaaaaaa",
+            environment: "aaaaaaaa-aaaaaaa",
+            time: "2025-10-02T15:21:07Z",
+            commit: "90460e57069cadc1332ca8137268028bf3f12765",
+            version: "0.6.2"
+        ),
         Expected(file: "003", type: nil),
-        Expected(file: "004", type: .deploymentSucceeded, service: "aaaaa-aaaaaaaaa", environment: "cdviz-dev", time: "2025-08-14T12:19:21Z",
-                 commit: "251202611b4faf9105c06eb03df7a28d7a495c69", version: "0.8.0"),
+        Expected(
+            file: "004",
+            type: .deploymentSucceeded,
+            service: "aaaaa-aaaaaaaaa",
+            environment: "cdviz-dev",
+            time: "2025-08-14T12:19:21Z",
+            commit: "251202611b4faf9105c06eb03df7a28d7a495c69",
+            version: "0.8.0"
+        ),
         Expected(file: "005", type: nil),
         Expected(file: "006", type: nil),
-        Expected(file: "007_sync_podinfo_1_1", type: .deploymentStarted, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:20:55Z",
-                 commit: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc", version: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc"),
-        Expected(file: "008_sync_podinfo_1_2", type: .deploymentSucceeded, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:20:59Z",
-                 commit: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc", version: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc"),
-        Expected(file: "009_sync_podinfo_1_3", type: .deploymentStarted, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:21:00Z",
-                 commit: nil, version: "6.9.0"),
-        Expected(file: "010_sync_podinfo_1_4", type: .deploymentFailed, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:31:04Z",
-                 commit: nil, version: "6.9.0"),
-        Expected(file: "011_sync_podinfo_2_1", type: .deploymentStarted, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:45:15Z",
-                 commit: "a390e57286ce93cd869ef0cd157c287a7082d504", version: "a390e57286ce93cd869ef0cd157c287a7082d504"),
-        Expected(file: "012_sync_podinfo_2_2", type: .deploymentFailed, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:31:04Z",
-                 commit: nil, version: "6.9.0"),
-        Expected(file: "013_sync_podinfo_2_3", type: .deploymentSucceeded, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:45:19Z",
-                 commit: "a390e57286ce93cd869ef0cd157c287a7082d504", version: "a390e57286ce93cd869ef0cd157c287a7082d504"),
-        Expected(file: "014_sync_podinfo_3_1", type: .deploymentStarted, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:53:16Z",
-                 commit: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48", version: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48"),
-        Expected(file: "015_sync_podinfo_3_2", type: .deploymentStarted, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:53:19Z",
-                 commit: nil, version: "6.9.0"),
-        Expected(file: "016_sync_podinfo_3_3", type: .deploymentSucceeded, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:53:20Z",
-                 commit: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48", version: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48"),
-        Expected(file: "017_sync_podinfo_3_4", type: .deploymentSucceeded, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:53:20Z",
-                 commit: nil, version: "6.9.0"),
-        Expected(file: "018_sync_podinfo_4_1", type: .deploymentStarted, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:57:40Z",
-                 commit: "224f6a2da219e7efa4178277707ac90007e133b9", version: "224f6a2da219e7efa4178277707ac90007e133b9"),
-        Expected(file: "019_sync_podinfo_4_2", type: .deploymentSucceeded, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:57:43Z",
-                 commit: "224f6a2da219e7efa4178277707ac90007e133b9", version: "224f6a2da219e7efa4178277707ac90007e133b9"),
-        Expected(file: "020_sync_podinfo_4_3", type: .deploymentStarted, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:57:44Z",
-                 commit: nil, version: "6.9.2"),
-        Expected(file: "021_remove_podinfo_1_1", type: .deploymentSucceeded, service: podinfoApp.0, environment: podinfoApp.1, time: "2025-10-02T16:57:43Z",
-                 commit: "224f6a2da219e7efa4178277707ac90007e133b9", version: "224f6a2da219e7efa4178277707ac90007e133b9"),
-        Expected(file: "022_remove_podinfo_2_1", type: .deploymentSucceeded, service: chartApp.0, environment: chartApp.1, time: "2025-10-02T16:57:44Z",
-                 commit: nil, version: "6.9.2"),
+        Expected(
+            file: "007_sync_podinfo_1_1",
+            type: .deploymentStarted,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:20:55Z",
+            commit: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc",
+            version: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc"
+        ),
+        Expected(
+            file: "008_sync_podinfo_1_2",
+            type: .deploymentSucceeded,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:20:59Z",
+            commit: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc",
+            version: "94fcc5e8673e0d2d7fbca6b1c6c455ba308314fc"
+        ),
+        Expected(
+            file: "009_sync_podinfo_1_3",
+            type: .deploymentStarted,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:21:00Z",
+            commit: nil,
+            version: "6.9.0"
+        ),
+        Expected(
+            file: "010_sync_podinfo_1_4",
+            type: .deploymentFailed,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:31:04Z",
+            commit: nil,
+            version: "6.9.0"
+        ),
+        Expected(
+            file: "011_sync_podinfo_2_1",
+            type: .deploymentStarted,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:45:15Z",
+            commit: "a390e57286ce93cd869ef0cd157c287a7082d504",
+            version: "a390e57286ce93cd869ef0cd157c287a7082d504"
+        ),
+        Expected(
+            file: "012_sync_podinfo_2_2",
+            type: .deploymentFailed,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:31:04Z",
+            commit: nil,
+            version: "6.9.0"
+        ),
+        Expected(
+            file: "013_sync_podinfo_2_3",
+            type: .deploymentSucceeded,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:45:19Z",
+            commit: "a390e57286ce93cd869ef0cd157c287a7082d504",
+            version: "a390e57286ce93cd869ef0cd157c287a7082d504"
+        ),
+        Expected(
+            file: "014_sync_podinfo_3_1",
+            type: .deploymentStarted,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:53:16Z",
+            commit: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48",
+            version: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48"
+        ),
+        Expected(
+            file: "015_sync_podinfo_3_2",
+            type: .deploymentStarted,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:53:19Z",
+            commit: nil,
+            version: "6.9.0"
+        ),
+        Expected(
+            file: "016_sync_podinfo_3_3",
+            type: .deploymentSucceeded,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:53:20Z",
+            commit: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48",
+            version: "2396abec0a4a8bb67cbe5395fbf28dadf45e0b48"
+        ),
+        Expected(
+            file: "017_sync_podinfo_3_4",
+            type: .deploymentSucceeded,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:53:20Z",
+            commit: nil,
+            version: "6.9.0"
+        ),
+        Expected(
+            file: "018_sync_podinfo_4_1",
+            type: .deploymentStarted,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:57:40Z",
+            commit: "224f6a2da219e7efa4178277707ac90007e133b9",
+            version: "224f6a2da219e7efa4178277707ac90007e133b9"
+        ),
+        Expected(
+            file: "019_sync_podinfo_4_2",
+            type: .deploymentSucceeded,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:57:43Z",
+            commit: "224f6a2da219e7efa4178277707ac90007e133b9",
+            version: "224f6a2da219e7efa4178277707ac90007e133b9"
+        ),
+        Expected(
+            file: "020_sync_podinfo_4_3",
+            type: .deploymentStarted,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:57:44Z",
+            commit: nil,
+            version: "6.9.2"
+        ),
+        Expected(
+            file: "021_remove_podinfo_1_1",
+            type: .deploymentSucceeded,
+            service: podinfoApp.0,
+            environment: podinfoApp.1,
+            time: "2025-10-02T16:57:43Z",
+            commit: "224f6a2da219e7efa4178277707ac90007e133b9",
+            version: "224f6a2da219e7efa4178277707ac90007e133b9"
+        ),
+        Expected(
+            file: "022_remove_podinfo_2_1",
+            type: .deploymentSucceeded,
+            service: chartApp.0,
+            environment: chartApp.1,
+            time: "2025-10-02T16:57:44Z",
+            commit: nil,
+            version: "6.9.2"
+        ),
     ]
 
     @Test func theTableCoversEveryCapturedBody() throws {
@@ -148,6 +282,10 @@ import ShiplogModel
         #expect(error(#"[{"trigger": "on-deployed"}]"#)?.message.contains("is a JSON object, not an array") == true)
         #expect(error(#"{"trigger": "on-deployed"}"#)?.field == "app")
         #expect(error(#"{"trigger": "on-deployed", "app": {"kind": "Deployment", "metadata": {"name": "x"}}}"#)?.field == "app.kind")
-        #expect(error(#"{"trigger": "on-deployed", "app": {"metadata": {"name": "bad name!"}, "status": {"operationState": {"finishedAt": "2026-01-01T00:00:00Z"}}}}"#)?.field == "service")
+        #expect(
+            error(
+                #"{"trigger": "on-deployed", "app": {"metadata": {"name": "bad name!"}, "status": {"operationState": {"finishedAt": "2026-01-01T00:00:00Z"}}}}"#
+            )?.field == "service"
+        )
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import ShiplogModel
+import Testing
+
 @testable import ShiplogSources
 
 @Suite struct CDEventsSourceTests {
@@ -53,9 +54,15 @@ import ShiplogModel
 
         let reported = try one("cdevents/\(spec)/conformance/incident_reported.json").event
         #expect(reported.type == .incidentOpened)
-        #expect(reported.incident == Incident(
-            id: "incident-123", severity: "medium", title: "Response time above threshold of 100ms",
-            url: "https://my-issues.example/incidents/ticket-345"))
+        #expect(
+            reported.incident
+                == Incident(
+                    id: "incident-123",
+                    severity: "medium",
+                    title: "Response time above threshold of 100ms",
+                    url: "https://my-issues.example/incidents/ticket-345"
+                )
+        )
 
         let resolved = try one("cdevents/\(spec)/conformance/incident_resolved.json").event
         #expect(resolved.type == .incidentResolved)
@@ -94,8 +101,10 @@ import ShiplogModel
 
     @Test(arguments: ["v0.4.1", "v0.5.1"])
     func everyOtherConformanceEventIsSkippedNotRefused(spec: String) throws {
-        let mapped: Set<String> = ["service_deployed", "service_upgraded", "service_rolledback", "incident_detected",
-                                   "incident_reported", "incident_resolved", "change_merged", "artifact_packaged", "artifact_published"]
+        let mapped: Set<String> = [
+            "service_deployed", "service_upgraded", "service_rolledback", "incident_detected",
+            "incident_reported", "incident_resolved", "change_merged", "artifact_packaged", "artifact_published",
+        ]
         var skipped = 0
         for path in try Fixtures.files(in: "cdevents/\(spec)/conformance") {
             let name = String(path.split(separator: "/").last!.dropLast(5))
@@ -113,7 +122,8 @@ import ShiplogModel
 
     @Test func structuredModeReadsTheCDEventFromData() throws {
         let cdevent = String(decoding: try Fixtures.bytes("cdevents/v0.5.1/conformance/service_deployed.json"), as: UTF8.self)
-        let envelope = #"{"specversion":"1.0","id":"ce-1","source":"/ci","type":"dev.cdevents.service.deployed.0.3.0","datacontenttype":"application/json","data":\#(cdevent)}"#
+        let envelope =
+            #"{"specversion":"1.0","id":"ce-1","source":"/ci","type":"dev.cdevents.service.deployed.0.3.0","datacontenttype":"application/json","data":\#(cdevent)}"#
         let batch = try CDEventsSource.decode(Array(envelope.utf8), mode: .structured, receivedAt: now).get()
         #expect(batch.events.count == 1)
         #expect(batch.events[0].id == "cdevents:/event/source/123:271069a8-fc18-44f1-b38f-9d70a1695819", "the CDEvent's own context is the key")
@@ -121,8 +131,10 @@ import ShiplogModel
     }
 
     @Test func binaryModeFallsBackToTheHeaders() throws {
-        let body = #"{"context":{"specversion":"0.5.0","type":"dev.cdevents.service.deployed.0.3.0","timestamp":"2026-11-27T10:00:00Z"},"subject":{"id":"web","content":{"environment":{"id":"dev"},"artifactId":"pkg:oci/web@sha256%3Aabcdef0123?tag=1.4.0"}}}"#
-        let batch = try CDEventsSource.decode(Array(body.utf8), mode: .binary(headers: ["ce-id": "42", "ce-source": "/tekton"]), receivedAt: now).get()
+        let body =
+            #"{"context":{"specversion":"0.5.0","type":"dev.cdevents.service.deployed.0.3.0","timestamp":"2026-11-27T10:00:00Z"},"subject":{"id":"web","content":{"environment":{"id":"dev"},"artifactId":"pkg:oci/web@sha256%3Aabcdef0123?tag=1.4.0"}}}"#
+        let batch = try CDEventsSource.decode(Array(body.utf8), mode: .binary(headers: ["ce-id": "42", "ce-source": "/tekton"]), receivedAt: now)
+            .get()
         let e = try #require(batch.events.first)
         #expect(e.id == "cdevents:/tekton:42")
         #expect(e.event.version == "1.4.0", "the tag qualifier is the human version")
@@ -132,7 +144,8 @@ import ShiplogModel
     @Test func batchModeMapsSkipsAndKeepsEachElement() throws {
         let deployed = String(decoding: try Fixtures.bytes("cdevents/v0.5.1/conformance/service_deployed.json"), as: UTF8.self)
         let build = String(decoding: try Fixtures.bytes("cdevents/v0.5.1/conformance/build_finished.json"), as: UTF8.self)
-        let body = #"[{"specversion":"1.0","id":"1","source":"/a","type":"t","data":\#(build)}, {"specversion":"1.0","id":"2","source":"/a","type":"t","data":\#(deployed)}]"#
+        let body =
+            #"[{"specversion":"1.0","id":"1","source":"/a","type":"t","data":\#(build)}, {"specversion":"1.0","id":"2","source":"/a","type":"t","data":\#(deployed)}]"#
         let batch = try CDEventsSource.decode(Array(body.utf8), mode: .batch, receivedAt: now).get()
         #expect(batch.events.count == 1)
         #expect(batch.events[0].event.type == .deploymentSucceeded)
@@ -152,7 +165,8 @@ import ShiplogModel
         #expect(error(v3)?.message.contains("0.3.0 is not supported") == true)
         let notCD = #"{"context":{"specversion":"0.5.0","id":"1","source":"/s","type":"com.example.thing"},"subject":{"id":"a"}}"#
         #expect(error(notCD)?.field == "context.type")
-        let noEnv = #"{"context":{"specversion":"0.5.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.3.0","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"a","content":{}}}"#
+        let noEnv =
+            #"{"context":{"specversion":"0.5.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.3.0","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"a","content":{}}}"#
         let e = try #require(error(noEnv))
         #expect(e.field == "environment")
         #expect(e.message.contains("subject.content.environment.id"), "names the source field: \(e.message)")

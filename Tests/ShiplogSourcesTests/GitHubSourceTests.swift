@@ -1,5 +1,6 @@
-import Testing
 import ShiplogModel
+import Testing
+
 @testable import ShiplogSources
 
 @Suite struct GitHubSourceTests {
@@ -72,10 +73,14 @@ import ShiplogModel
     }
 
     @Test func thePayloadCarriesShiplogFieldsAsObjectOrString() throws {
-        let object = #"{"service": "checkout", "version": "2.1.0", "artifact": "ghcr.io/acme/checkout@sha256:abc123", "hotfix": true, "namespace": "shop", "workload": "checkout-api"}"#
+        let object =
+            #"{"service": "checkout", "version": "2.1.0", "artifact": "ghcr.io/acme/checkout@sha256:abc123", "hotfix": true, "namespace": "shop", "workload": "checkout-api"}"#
         let string = "\"" + object.replacingOccurrences(of: "\"", with: "\\\"") + "\""
         for payload in [object, string] {
-            let e = try #require(try GitHubSource.decode(withState("success", payload: payload), event: "deployment_status", delivery: "x", receivedAt: now).get().events.first).event
+            let e = try #require(
+                try GitHubSource.decode(withState("success", payload: payload), event: "deployment_status", delivery: "x", receivedAt: now).get()
+                    .events.first
+            ).event
             #expect(e.service == "checkout")
             #expect(e.version == "2.1.0")
             #expect(e.artifactIdentity == "sha256:abc123")
@@ -106,7 +111,9 @@ import ShiplogModel
         let text = String(decoding: try Fixtures.bytes("github/deployment_status/payload.json"), as: UTF8.self)
         let unnumbered = text.replacingOccurrences(of: #""id": 209916254,"#, with: "")
         #expect(unnumbered != text)
-        let withoutID = try #require(try GitHubSource.decode(Array(unnumbered.utf8), event: "deployment_status", delivery: "d-9", receivedAt: now).get().events.first)
+        let withoutID = try #require(
+            try GitHubSource.decode(Array(unnumbered.utf8), event: "deployment_status", delivery: "d-9", receivedAt: now).get().events.first
+        )
         #expect(withoutID.id == "github:d-9", "a body without the status id falls back to the delivery")
     }
 

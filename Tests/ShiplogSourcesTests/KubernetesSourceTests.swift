@@ -1,5 +1,6 @@
-import Testing
 import ShiplogModel
+import Testing
+
 @testable import ShiplogSources
 
 @Suite struct KubernetesSourceTests {
@@ -9,14 +10,18 @@ import ShiplogModel
     }
 
     @Test func readsADeployment() throws {
-        let f = try #require(fields("""
-            {"apiVersion": "apps/v1", "kind": "Deployment",
-             "metadata": {"name": "checkout-api", "namespace": "shop",
-                          "labels": {"app.kubernetes.io/name": "checkout", "app.kubernetes.io/version": "1.4.2"},
-                          "annotations": {"deployment.kubernetes.io/revision": "7", "kubernetes.io/change-cause": "bump"}},
-             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "ghcr.io/acme/checkout:1.4.2-rc@sha256:0123abcd"},
-                                                           {"name": "sidecar", "image": "envoy:1.30"}]}}}}
-            """))
+        let f = try #require(
+            fields(
+                """
+                {"apiVersion": "apps/v1", "kind": "Deployment",
+                 "metadata": {"name": "checkout-api", "namespace": "shop",
+                              "labels": {"app.kubernetes.io/name": "checkout", "app.kubernetes.io/version": "1.4.2"},
+                              "annotations": {"deployment.kubernetes.io/revision": "7", "kubernetes.io/change-cause": "bump"}},
+                 "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "ghcr.io/acme/checkout:1.4.2-rc@sha256:0123abcd"},
+                                                               {"name": "sidecar", "image": "envoy:1.30"}]}}}}
+                """
+            )
+        )
         #expect(f["type"] == .string("deployment.succeeded"))
         #expect(f["service"] == .string("checkout"))
         #expect(f["namespace"] == .string("shop"))
@@ -28,10 +33,14 @@ import ShiplogModel
     }
 
     @Test func fallsBackToTheNameAndTheFirstImageTag() throws {
-        let f = try #require(fields("""
-            {"kind": "Deployment", "metadata": {"name": "web"},
-             "spec": {"template": {"spec": {"containers": [{"image": "registry.local:5000/team/web:2.0"}]}}}}
-            """))
+        let f = try #require(
+            fields(
+                """
+                {"kind": "Deployment", "metadata": {"name": "web"},
+                 "spec": {"template": {"spec": {"containers": [{"image": "registry.local:5000/team/web:2.0"}]}}}}
+                """
+            )
+        )
         #expect(f["service"] == .string("web"))
         #expect(f["version"] == .string("2.0"))
         #expect(f["artifact"] == nil, "no digest, no artifact reference")

@@ -1,5 +1,6 @@
-import Testing
 import ShiplogModel
+import Testing
+
 @testable import ShiplogSources
 
 @Suite struct NativeSourceTests {

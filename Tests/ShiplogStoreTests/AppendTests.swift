@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
+
 @testable import ShiplogStore
 
 @Suite struct AppendTests {

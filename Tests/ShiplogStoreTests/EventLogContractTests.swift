@@ -1,6 +1,7 @@
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
+
 @testable import ShiplogStore
 
 /// One `EventLog` implementation under test: how to open a fresh, empty log in a directory.
@@ -12,7 +13,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     /// Every backend. A second one (PostgreSQL) adds itself here and must pass this suite.
     static let all = [
-        Backend(name: "SQLite") { try SQLiteEventLog(path: $0 + "/contract.db") },
+        Backend(name: "SQLite") { try SQLiteEventLog(path: $0 + "/contract.db") }
     ]
 }
 
@@ -90,7 +91,10 @@ struct Backend: Sendable, CustomTestStringConvertible {
             for i in 0..<50 {
                 group.addTask {
                     let event = i == 25 ? makeEvent("taken", version: "2") : makeEvent("g\(i)")
-                    do { _ = try await log.append([event]); return (i, true) } catch { return (i, false) }
+                    do {
+                        _ = try await log.append([event])
+                        return (i, true)
+                    } catch { return (i, false) }
                 }
             }
             var r: [Int: Bool] = [:]

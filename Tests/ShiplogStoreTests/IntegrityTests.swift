@@ -1,7 +1,8 @@
 import Foundation
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
+
 @testable import ShiplogStore
 
 @Suite struct IntegrityTests {
@@ -27,11 +28,14 @@ import ShiplogModel
 
     @Test func verifyNamesTheFirstChangedRow() async throws {
         let (log, path) = try await filledLog()
-        let tamper = sqlite3(path, """
+        let tamper = sqlite3(
+            path,
+            """
             DROP TRIGGER events_refuse_update;
             UPDATE events SET event = replace(event, '"v3"', '"v9"') WHERE seq = 3;
             UPDATE events SET event = replace(event, '"v4"', '"v8"') WHERE seq = 4;
-            """)
+            """
+        )
         #expect(tamper.status == 0, "\(tamper.output)")
         let report = try await log.verify()
         #expect(report.brokenSequence == 3)
@@ -48,10 +52,13 @@ import ShiplogModel
         let prev = bytes(hex: column(path, "hex(hash)", row: 1))
         let newHash = hex(SQLiteEventLog.chainHash(previous: prev, canonical: forged.canonicalJSON, envelope: envelope(path, row: 2)))
         let escaped = forged.canonicalJSON.replacingOccurrences(of: "'", with: "''")
-        let tamper = sqlite3(path, """
+        let tamper = sqlite3(
+            path,
+            """
             DROP TRIGGER events_refuse_update;
             UPDATE events SET event = '\(escaped)', hash = X'\(newHash)' WHERE seq = 2;
-            """)
+            """
+        )
         #expect(tamper.status == 0, "\(tamper.output)")
         let report = try await log.verify()
         #expect(report.brokenSequence == 3)
@@ -69,8 +76,11 @@ import ShiplogModel
     /// A row's envelope as stored, read with the sqlite3 shell.
     func envelope(_ path: String, row: Int) -> SQLiteEventLog.Envelope {
         SQLiteEventLog.Envelope(
-            receivedNs: Int64(column(path, "received_ns", row: row))!, format: column(path, "format", row: row),
-            contentDigest: column(path, "content_digest", row: row), raw: bytes(hex: column(path, "hex(raw)", row: row)))
+            receivedNs: Int64(column(path, "received_ns", row: row))!,
+            format: column(path, "format", row: row),
+            contentDigest: column(path, "content_digest", row: row),
+            raw: bytes(hex: column(path, "hex(raw)", row: row))
+        )
     }
 
     /// Every stored column is covered: the receive time, format, content digest (which a

@@ -1,6 +1,7 @@
+import ShiplogModel
 import ShiplogTestSupport
 import Testing
-import ShiplogModel
+
 @testable import ShiplogStore
 
 @Suite struct QueryTests {

@@ -1,15 +1,20 @@
 import Foundation
-import Synchronization
 import ShiplogModel
 import ShiplogTestSupport
+import Synchronization
+
 @testable import ShiplogStore
 
 let t0 = Timestamp(rfc3339: "2026-01-01T00:00:00Z")!
 
 /// A prepared native event with an explicit id and time.
 func makeEvent(
-    _ id: String, _ type: EventType = .deploymentSucceeded, service: String = "api", env: String = "production",
-    minute: Int = 0, version: String? = nil
+    _ id: String,
+    _ type: EventType = .deploymentSucceeded,
+    service: String = "api",
+    env: String = "production",
+    minute: Int = 0,
+    version: String? = nil
 ) -> PreparedEvent {
     var e = Event(id: id, type: type, service: service, environment: env, time: t0.adding(seconds: Double(minute) * 60))
     e.version = version

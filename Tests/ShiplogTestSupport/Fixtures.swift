@@ -7,7 +7,8 @@ package enum Files {
     package static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    package static let fixtures: URL = ProcessInfo.processInfo.environment["SHIPLOG_FIXTURES"].map { URL(fileURLWithPath: $0) }
+    package static let fixtures: URL =
+        ProcessInfo.processInfo.environment["SHIPLOG_FIXTURES"].map { URL(fileURLWithPath: $0) }
         ?? repository.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
 
     package static func fixture(_ path: String) throws -> String {

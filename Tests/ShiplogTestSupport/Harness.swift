@@ -1,8 +1,9 @@
 import Foundation
+import ShiplogModel
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import ShiplogModel
 
 /// The built `shiplog` binary: $SHIPLOG_BIN, else next to the test bundle, else the package's debug build.
 package let shiplogBinary: String = {
@@ -45,13 +46,23 @@ package let shiplogEnvironmentKeys = ["SHIPLOG_DB", "SHIPLOG_SERVER", "SHIPLOG_T
 
 /// Runs the shiplog binary to completion, as a user would from a shell.
 @discardableResult
-package func shiplog(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in dir: TemporaryDirectory? = nil) throws -> RunResult {
+package func shiplog(
+    _ arguments: [String],
+    environment: [String: String] = [:],
+    stdin: String? = nil,
+    in dir: TemporaryDirectory? = nil
+) throws -> RunResult {
     try runProgram(shiplogBinary, arguments, environment: environment, stdin: stdin, directory: dir?.url.path)
 }
 
 /// Runs a program to completion with shiplog's own environment variables cleared.
-package func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
-                directory: String? = nil) throws -> RunResult {
+package func runProgram(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String] = [:],
+    stdin: String? = nil,
+    directory: String? = nil
+) throws -> RunResult {
     let scratch = TemporaryDirectory()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -61,7 +72,8 @@ package func runProgram(_ executable: String, _ arguments: [String], environment
     env.merge(environment) { $1 }
     process.environment = env
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = scratch.path("stdout"), err = scratch.path("stderr")
+    let out = scratch.path("stdout")
+    let err = scratch.path("stderr")
     _ = FileManager.default.createFile(atPath: out, contents: nil)
     _ = FileManager.default.createFile(atPath: err, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: out)
@@ -158,8 +170,12 @@ package let httpSession: URLSession = {
 
 /// One HTTP request over loopback.
 package func http(
-    _ method: String, _ url: String, body: String? = nil, bytes: [UInt8]? = nil,
-    contentType: String? = "application/json", headers: [String: String] = [:]
+    _ method: String,
+    _ url: String,
+    body: String? = nil,
+    bytes: [UInt8]? = nil,
+    contentType: String? = "application/json",
+    headers: [String: String] = [:]
 ) async throws -> HTTPResult {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method

@@ -25,7 +25,11 @@ struct CDEventsController<Context: RequestContext> {
             }
             mode = .binary(headers: ce)
         default:
-            throw APIError(.unsupportedMediaType, "Content-Type \(type) is not accepted here; send a CDEvent as application/json with ce-* headers (binary mode), application/cloudevents+json or application/cloudevents-batch+json", field: "Content-Type")
+            throw APIError(
+                .unsupportedMediaType,
+                "Content-Type \(type) is not accepted here; send a CDEvent as application/json with ce-* headers (binary mode), application/cloudevents+json or application/cloudevents-batch+json",
+                field: "Content-Type"
+            )
         }
         let body = try await ingest.readBody(request)
         return try await ingest.append(CDEventsSource.decode(body, mode: mode, receivedAt: .now()), format: .cdevents)

@@ -20,7 +20,11 @@ struct EventsController<Context: RequestContext> {
         case .json, .missing: framing = .json
         case .ndjson: framing = .ndjson
         case .other(let type):
-            throw APIError(.unsupportedMediaType, "Content-Type \(type) is not accepted here; send application/json (an event or an array) or application/x-ndjson", field: "Content-Type")
+            throw APIError(
+                .unsupportedMediaType,
+                "Content-Type \(type) is not accepted here; send application/json (an event or an array) or application/x-ndjson",
+                field: "Content-Type"
+            )
         }
         let body = try await ingest.readBody(request)
         return try await ingest.append(NativeSource.decode(body, framing: framing, receivedAt: .now()), format: .native)
@@ -43,9 +47,15 @@ extension EventQuery {
         }
         do {
             try self.init(
-                environment: parameters.get("environment") ?? parameters.get("env"), service: parameters.get("service"),
-                type: parameters.get("type"), since: parameters.get("since"), until: parameters.get("until"),
-                limit: parameters.get("limit"), cursor: parameters.get("cursor"), now: .now())
+                environment: parameters.get("environment") ?? parameters.get("env"),
+                service: parameters.get("service"),
+                type: parameters.get("type"),
+                since: parameters.get("since"),
+                until: parameters.get("until"),
+                limit: parameters.get("limit"),
+                cursor: parameters.get("cursor"),
+                now: .now()
+            )
         } catch {
             throw APIError(.badRequest, error.message, field: error.field)
         }

@@ -34,7 +34,14 @@ struct ExplainController<Context: RequestContext> {
         guard events.contains(where: { $0.event.environment == environment }) else {
             throw APIError(.notFound, "no events for service \(service) in environment \(environment)", field: "environment")
         }
-        let explanation = Explanation(service: service, environment: environment, window: window, now: .now(), pipeline: pipeline, serviceEvents: events)
+        let explanation = Explanation(
+            service: service,
+            environment: environment,
+            window: window,
+            now: .now(),
+            pipeline: pipeline,
+            serviceEvents: events
+        )
         return .json(explanation.jsonValue)
     }
 }

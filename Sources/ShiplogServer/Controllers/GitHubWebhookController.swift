@@ -17,17 +17,29 @@ struct GitHubWebhookController<Context: RequestContext> {
 
     @Sendable func post(_ request: Request, context: Context) async throws -> Response {
         if let type = request.headers[.contentType].map(MediaKind.baseType), type != "application/json" {
-            throw APIError(.unsupportedMediaType, "Content-Type \(type) is not accepted; set the webhook's content type to application/json", field: "Content-Type")
+            throw APIError(
+                .unsupportedMediaType,
+                "Content-Type \(type) is not accepted; set the webhook's content type to application/json",
+                field: "Content-Type"
+            )
         }
         let body = try await ingest.readBody(request)
         if let secret {
             guard let signature = request.header(named: GitHubSource.signatureHeader) else {
                 ingest.rejected(.github)
-                throw APIError(.unauthorized, "the \(GitHubSource.signatureHeader) header is missing; set the webhook's secret to shiplog's --github-secret", field: GitHubSource.signatureHeader)
+                throw APIError(
+                    .unauthorized,
+                    "the \(GitHubSource.signatureHeader) header is missing; set the webhook's secret to shiplog's --github-secret",
+                    field: GitHubSource.signatureHeader
+                )
             }
             guard GitHubSource.verifySignature(signature, body: body, secret: secret) else {
                 ingest.rejected(.github)
-                throw APIError(.unauthorized, "the \(GitHubSource.signatureHeader) signature does not match the body; check the webhook's secret", field: GitHubSource.signatureHeader)
+                throw APIError(
+                    .unauthorized,
+                    "the \(GitHubSource.signatureHeader) signature does not match the body; check the webhook's secret",
+                    field: GitHubSource.signatureHeader
+                )
             }
         }
         let event = request.header(named: "X-GitHub-Event")

@@ -32,8 +32,12 @@ struct MetricsController<Context: RequestContext> {
         guard let window = Window(parsing: windowText) else {
             throw APIError(.badRequest, "window must be a span from 1s to \(Window.longest.label), like 7d, 30d or 12h", field: "window")
         }
-        let rows = projection.report(environment: environment, window: window,
-                                     service: q.get("service"), now: Timestamp.now().nanoseconds)
+        let rows = projection.report(
+            environment: environment,
+            window: window,
+            service: q.get("service"),
+            now: Timestamp.now().nanoseconds
+        )
         return .json(.object([("rows", .array(rows.map(\.jsonValue)))]))
     }
 

@@ -12,7 +12,12 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = NIODeadline.now()
         func log(_ status: HTTPResponse.Status) {
             let micros = (NIODeadline.now() - start).nanoseconds / 1000
-            metrics.observeRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", code: status.code, seconds: Double(micros) / 1e6)
+            metrics.observeRequest(
+                method: request.method.rawValue,
+                route: context.endpointPath ?? "unmatched",
+                code: status.code,
+                seconds: Double(micros) / 1e6
+            )
             context.logger.info(
                 "request",
                 metadata: [
