@@ -27,28 +27,16 @@ public struct APIError: HTTPResponseError, Sendable {
         self.headers = headers
     }
 
-    public var jsonValue: JSONValue {
-        var members: [(String, JSONValue)] = [("error", .string(message))]
-        if let field { members.append(("field", .string(field))) }
-        if let limit { members.append(("limit", .number(String(limit)))) }
-        if !events.isEmpty {
-            var details: [JSONValue] = []
-            for event in events {
-                for error in event.errors {
-                    var d: [(String, JSONValue)] = []
-                    if let index = event.index { d.append(("index", .number(String(index)))) }
-                    d.append(("field", .string(error.field)))
-                    d.append(("message", .string(error.message)))
-                    details.append(.object(d))
-                }
-            }
-            members.append(("events", .array(details)))
+    /// The body of the answer.
+    public var answer: ErrorAnswer {
+        let problems = events.flatMap { event in
+            event.errors.map { ErrorAnswer.EventProblem(index: event.index, field: $0.field, message: $0.message) }
         }
-        return .object(members)
+        return ErrorAnswer(error: message, field: field, limit: limit, events: problems.isEmpty ? nil : problems)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = Response.json(jsonValue, status: status)
+        var response = Response.json(answer, status: status)
         response.headers.append(contentsOf: headers)
         return response
     }

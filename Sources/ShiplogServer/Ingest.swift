@@ -68,21 +68,16 @@ public struct Ingest: Sendable {
             throw APIError(.badRequest, e.message, field: e.field, events: e.events)
         }
         metrics.countIngest(source: format, outcome: .skipped, count: batch.skipped.count)
-        let skipped: [JSONValue] = batch.skipped.map { item in
-            var m: [(String, JSONValue)] = []
-            if let index = item.index { m.append(("index", .number(String(index)))) }
-            m.append(("reason", .string(item.reason)))
-            return .object(m)
-        }
+        let skipped = batch.skipped.map { SkippedAnswer(index: $0.index, reason: $0.reason) }
         guard !batch.events.isEmpty else {
-            return .json(.object([("results", .array([])), ("skipped", .array(skipped))]), status: .accepted)
+            return .json(AppendAnswer(results: [], skipped: skipped), status: .accepted)
         }
         return try await append(batch.events, format: format, single: batch.single, skipped: skipped)
     }
 
     /// Appends durably and answers: 201 when anything was written, 200 when every event was
     /// a duplicate, 409 on a conflicting id. A lone object gets a lone result.
-    private func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [JSONValue]) async throws -> Response {
+    private func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [SkippedAnswer]) async throws -> Response {
         let reservation: MetricsService.PairReservation
         do {
             reservation = try metrics.reservePairs(for: events.map(\.event))
@@ -116,17 +111,11 @@ public struct Ingest: Sendable {
         // The rows are durable; the answer also waits until the metrics show them.
         let newest = outcomes.map(\.sequence).max() ?? 0
         if await !metrics.waitUntilApplied(newest, timeout: applyTimeout) { notApplied(newest) }
-        let results: [JSONValue] = zip(events, outcomes).map { event, outcome in
-            .object([
-                ("sequence", .number(String(outcome.sequence))),
-                ("id", .string(event.id)),
-                ("status", .string(outcome.isDuplicate ? "duplicate" : "created")),
-            ])
+        let results = zip(events, outcomes).map { event, outcome in
+            AppendResult(sequence: outcome.sequence, id: event.id, status: outcome.isDuplicate ? .duplicate : .created)
         }
         let status: HTTPResponse.Status = outcomes.allSatisfy(\.isDuplicate) ? .ok : .created
         if single, let only = results.first { return .json(only, status: status) }
-        var members: [(String, JSONValue)] = [("results", .array(results))]
-        if !skipped.isEmpty { members.append(("skipped", .array(skipped))) }
-        return .json(.object(members), status: status)
+        return .json(AppendAnswer(results: results, skipped: skipped.isEmpty ? nil : skipped), status: status)
     }
 }

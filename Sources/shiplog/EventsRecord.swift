@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShiplogModel
+import ShiplogServer
 import ShiplogSources
 import ShiplogStore
 
@@ -151,7 +152,8 @@ struct EventsRecord: AsyncParsableCommand {
             // it, so a repeat after a lost answer could record the event twice.
             let (status, answer) = try await client.send("POST", "api/v1/events", body: body, repeatable: event.id != nil)
             guard status == 200 || status == 201 else { throw CLIError(ServerClient.errorText(status, answer)) }
-            let seq = answer["sequence"]?.intValue.map(String.init) ?? "?"
+            let result = APIBodies.decode(AppendResult.self, from: Array(answer.compactJSON().utf8))
+            let seq = result.map { String($0.sequence) } ?? "?"
             print(status == 200 ? "duplicate of event \(seq) (nothing recorded)" : "recorded event \(seq)")
             return
         }

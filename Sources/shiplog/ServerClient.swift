@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ShiplogModel
+import ShiplogServer
 
 /// A small client for a shiplog server, for `--server`.
 ///
@@ -140,15 +141,11 @@ struct ServerClient {
         return "\(error)"
     }
 
-    /// The message of an error answer.
+    /// The message of an error answer (`ErrorAnswer`), or the body as it came.
     static func errorText(_ status: Int, _ body: JSONValue) -> String {
-        var text = "server answered \(status): " + (body["error"]?.stringValue ?? body.stringValue ?? "")
-        if let details = body["events"]?.arrayValue {
-            for d in details {
-                let index = d["index"]?.intValue
-                text += "\n  " + (index.map { "event \($0): " } ?? "") + (d["field"]?.stringValue ?? "") + ": " + (d["message"]?.stringValue ?? "")
-            }
+        if let answer = APIBodies.decode(ErrorAnswer.self, from: Array(body.compactJSON().utf8)) {
+            return answer.text(status: status)
         }
-        return text
+        return "server answered \(status): " + (body.stringValue ?? body.compactJSON())
     }
 }

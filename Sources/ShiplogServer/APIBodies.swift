@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import ShiplogModel
+
+/// What an append answers for one event: where it is in the log and whether this request
+/// wrote it. A lone object posted gets one of these; a batch gets `AppendAnswer`.
+public struct AppendResult: Codable, Sendable, Hashable {
+    public enum Status: String, Codable, Sendable {
+        case created, duplicate
+    }
+
+    public var sequence: Int64
+    public var id: String
+    public var status: Status
+
+    public init(sequence: Int64, id: String, status: Status) {
+        self.sequence = sequence
+        self.id = id
+        self.status = status
+    }
+}
+
+/// The answer to a batch (an array, NDJSON, a webhook's items): one result per event, in
+/// order, and the items that map to no event.
+public struct AppendAnswer: Codable, Sendable, Hashable {
+    public var results: [AppendResult]
+    /// Absent when nothing was skipped (but for a body whose every item was).
+    public var skipped: [SkippedAnswer]?
+
+    public init(results: [AppendResult], skipped: [SkippedAnswer]? = nil) {
+        self.results = results
+        self.skipped = skipped
+    }
+}
+
+/// An item acknowledged and not stored, and why.
+public struct SkippedAnswer: Codable, Sendable, Hashable {
+    public var index: Int?
+    public var reason: String
+
+    public init(index: Int?, reason: String) {
+        self.index = index
+        self.reason = reason
+    }
+}
+
+/// Every error's body: `{"error": "…", "field": "…", "limit": 10000, "events": [{"index": 2, "field": …, "message": …}]}`.
+public struct ErrorAnswer: Codable, Sendable, Hashable {
+    /// One problem of one event of a batch.
+    public struct EventProblem: Codable, Sendable, Hashable {
+        public var index: Int?
+        public var field: String
+        public var message: String
+    }
+
+    public var error: String
+    public var field: String?
+    /// The limit a refused request went beyond (`--max-pairs`), when one did.
+    public var limit: Int?
+    public var events: [EventProblem]?
+
+    public init(error: String, field: String? = nil, limit: Int? = nil, events: [EventProblem]? = nil) {
+        self.error = error
+        self.field = field
+        self.limit = limit
+        self.events = events
+    }
+
+    /// The answer as a CLI prints it: the message, then a line per problem.
+    public func text(status: Int) -> String {
+        var text = "server answered \(status): \(error)"
+        for problem in events ?? [] {
+            text += "\n  " + (problem.index.map { "event \($0): " } ?? "") + problem.field + ": " + problem.message
+        }
+        return text
+    }
+}
+
+/// How the answers are written and read: compact JSON, keys sorted (so answers are the same
+/// bytes every time).
+public enum APIBodies {
+    public static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The types above hold only strings, numbers and arrays of them: encoding cannot fail.
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) -> T? {
+        try? JSONDecoder().decode(type, from: Data(bytes))
+    }
+}
+
+extension Response {
+    /// A JSON response from one of the answer types.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: APIBodies.encode(value) + [0x0A]))
+        )
+    }
+}
