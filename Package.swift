@@ -44,10 +44,13 @@ let package = Package(
         ),
         // Derived state per (service, environment), DORA and promotion figures, exposition.
         .target(name: "ShiplogMetrics", dependencies: ["ShiplogModel", "ShiplogStore"]),
+        // The answers the HTTP API writes and its clients read: typed, Codable.
+        .target(name: "ShiplogAPI", dependencies: ["ShiplogModel"]),
         // The Hummingbird application: routes, auth, limits.
         .target(
             name: "ShiplogServer",
             dependencies: [
+                "ShiplogAPI",
                 "ShiplogModel",
                 "ShiplogSources",
                 "ShiplogStore",
@@ -65,6 +68,7 @@ let package = Package(
         .executableTarget(
             name: "shiplog",
             dependencies: [
+                "ShiplogAPI",
                 "ShiplogModel",
                 "ShiplogSources",
                 "ShiplogStore",

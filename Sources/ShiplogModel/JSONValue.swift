@@ -413,3 +413,63 @@ extension JSONValue {
         }
     }
 }
+
+/// Any JSON, inside a `Codable` type: numbers keep their text where it is a whole number
+/// (encoded as Int64) and are doubles otherwise; an object decoded through `Decoder` has its
+/// members sorted by key (a decoder does not keep their order).
+extension JSONValue: Codable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var c = encoder.singleValueContainer()
+            try c.encodeNil()
+        case .bool(let b):
+            var c = encoder.singleValueContainer()
+            try c.encode(b)
+        case .number(let text):
+            var c = encoder.singleValueContainer()
+            if let whole = Int64(text) { try c.encode(whole) } else { try c.encode(Double(text) ?? 0) }
+        case .string(let s):
+            var c = encoder.singleValueContainer()
+            try c.encode(s)
+        case .array(let elements):
+            var c = encoder.unkeyedContainer()
+            for e in elements { try c.encode(e) }
+        case .object(let members):
+            var c = encoder.container(keyedBy: Key.self)
+            for (k, v) in members { try c.encode(v, forKey: Key(stringValue: k)) }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            self = .object(
+                try object.allKeys.sorted { $0.stringValue < $1.stringValue }.map { ($0.stringValue, try object.decode(JSONValue.self, forKey: $0)) }
+            )
+        } else if var array = try? decoder.unkeyedContainer() {
+            var elements: [JSONValue] = []
+            while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
+            self = .array(elements)
+        } else {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() {
+                self = .null
+            } else if let b = try? c.decode(Bool.self) {
+                self = .bool(b)
+            } else if let i = try? c.decode(Int64.self) {
+                self = .number(String(i))
+            } else if let d = try? c.decode(Double.self) {
+                self = .number(String(d))
+            } else {
+                self = .string(try c.decode(String.self))
+            }
+        }
+    }
+}

@@ -24,16 +24,6 @@ public struct StoredEvent: Sendable, Hashable {
             ("event", event.jsonValue),
         ])
     }
-
-    /// Reads a record in the form of `jsonValue` (as the API sends it).
-    public init?(json: JSONValue) {
-        guard let seq = json["sequence"]?.intValue,
-            let received = json["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
-            let format = json["format"]?.stringValue.flatMap(SourceFormat.init(rawValue:)),
-            let eventJSON = json["event"], case .success(let event) = Event.validate(eventJSON, now: nil)
-        else { return nil }
-        self.init(sequence: Int64(seq), event: event, receivedAt: received, format: format)
-    }
 }
 
 /// A place in (time, sequence) order: events are applied to their pair in this order, and

@@ -1,4 +1,5 @@
 import Hummingbird
+import ShiplogAPI
 import ShiplogModel
 
 /// An error answered as JSON: `{"error": "…", "field": "…", "limit": 10000, "events": [{"index": 2, "field": …, "message": …}]}`.
@@ -39,18 +40,6 @@ public struct APIError: HTTPResponseError, Sendable {
         var response = Response.json(answer, status: status)
         response.headers.append(contentsOf: headers)
         return response
-    }
-}
-
-extension Response {
-    /// A JSON response from a `JSONValue` (compact, keys in their given order).
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        let text = value.compactJSON() + "\n"
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
-        )
     }
 }
 

@@ -128,8 +128,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The routes, in one place: each controller adds its collection.
-public func buildRouter(configuration: ServerConfiguration, log: any EventLog, metrics: MetricsService, logger: Logger) -> Router<BasicRequestContext>
-{
+public func buildRouter(configuration: ServerConfiguration, log: any EventLog, metrics: LiveMetrics, logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
@@ -156,7 +155,7 @@ public func buildApplication(
     configuration: ServerConfiguration,
     log: any EventLog,
     snapshots: (any SnapshotStore)?,
-    metrics: MetricsService,
+    metrics: LiveMetrics,
     logger: Logger,
     onRunning: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {

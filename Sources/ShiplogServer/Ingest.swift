@@ -1,4 +1,5 @@
 import Hummingbird
+import ShiplogAPI
 import ShiplogMetrics
 import ShiplogModel
 import ShiplogSources
@@ -7,7 +8,7 @@ import ShiplogStore
 /// The one append path every ingest route shares: body limits, durable append, the answer.
 public struct Ingest: Sendable {
     public let log: any EventLog
-    public let metrics: MetricsService
+    public let metrics: LiveMetrics
     public let maxBodyBytes: Int
     /// How long an answer waits for the metrics to apply its rows.
     let applyTimeout: Duration
@@ -17,7 +18,7 @@ public struct Ingest: Sendable {
     ///   within `applyTimeout` (the row itself is durable either way).
     public init(
         log: any EventLog,
-        metrics: MetricsService,
+        metrics: LiveMetrics,
         maxBodyBytes: Int,
         applyTimeout: Duration = .seconds(5),
         onNotApplied: @escaping @Sendable (Int64) -> Void
@@ -78,10 +79,10 @@ public struct Ingest: Sendable {
     /// Appends durably and answers: 201 when anything was written, 200 when every event was
     /// a duplicate, 409 on a conflicting id. A lone object gets a lone result.
     private func append(_ events: [PreparedEvent], format: SourceFormat, single: Bool, skipped: [SkippedAnswer]) async throws -> Response {
-        let reservation: MetricsService.PairReservation
+        let reservation: LiveMetrics.PairReservation
         do {
             reservation = try metrics.reservePairs(for: events.map(\.event))
-        } catch let error as MetricsService.PairLimitExceeded {
+        } catch let error as LiveMetrics.PairLimitExceeded {
             rejected(format, count: events.count)
             throw APIError(.unprocessableContent, error.description, field: "service", limit: error.limit)
         }

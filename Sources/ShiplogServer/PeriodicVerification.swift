@@ -9,7 +9,7 @@ import ShiplogStore
 /// Runs beside the HTTP server and stops with it.
 struct PeriodicVerification: Service {
     let log: any EventLog
-    let metrics: MetricsService
+    let metrics: LiveMetrics
     let interval: Duration
     let logger: Logger
 

@@ -8,7 +8,7 @@ import ShiplogStore
 /// another process wrote to the same database (`shiplog events import`, say).
 struct ProjectionFeed: Service {
     let log: any EventLog
-    let metrics: MetricsService
+    let metrics: LiveMetrics
     let pollInterval: Duration?
     let logger: Logger
 

@@ -9,7 +9,7 @@ import ShiplogStore
 /// the snapshot instead of replaying the whole log.
 struct ProjectionSnapshots: Service {
     let store: any SnapshotStore
-    let metrics: MetricsService
+    let metrics: LiveMetrics
     let every: Int
     let checkInterval: Duration
     let logger: Logger

@@ -15,7 +15,7 @@ struct Backup: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
 
-    @Argument(help: ArgumentHelp("The new file to write (must not exist).", valueName: "destination"))
+    @Argument(help: ArgumentHelp("The new file to write (must not exist).", valueName: "destination"), completion: .file())
     var destination: String
 
     func run() async throws {

@@ -17,7 +17,10 @@ struct EventsExport: AsyncParsableCommand {
     )
 
     @OptionGroup var log: LogOptions
-    @Argument(help: ArgumentHelp("Where to write: a file (replaced only once complete), or - for standard output.", valueName: "file"))
+    @Argument(
+        help: ArgumentHelp("Where to write: a file (replaced only once complete), or - for standard output.", valueName: "file"),
+        completion: .file()
+    )
     var file: String = "-"
 
     func run() async throws {

@@ -19,7 +19,10 @@ struct EventsImport: AsyncParsableCommand {
     )
 
     @OptionGroup var log: LogOptions
-    @Argument(help: ArgumentHelp("The NDJSON file, or - for standard input.", valueName: "file"))
+    @Argument(
+        help: ArgumentHelp("The NDJSON file, or - for standard input.", valueName: "file"),
+        completion: .file(extensions: ["ndjson", "jsonl", "json"])
+    )
     var file: String
     @Option(help: "Events per transaction.") var transactionSize = 50_000
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShiplogAPI
 import ShiplogModel
 import ShiplogStore
 
@@ -16,7 +17,7 @@ struct EventsList: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
     @Option(name: [.customLong("env"), .customLong("environment")], help: "Only this environment.") var env: String?
     @Option(help: "Only this service.") var service: String?
-    @Option(help: "Only this event type.") var type: String?
+    @Option(help: "Only this event type.", completion: .list(EventType.allCases.map(\.rawValue))) var type: String?
     @Option(help: "From this time on: a span back from now (30m, 12h, 7d, 2w) or RFC 3339.") var since: String?
     @Option(help: "Before this time: a span back from now or RFC 3339.") var until: String?
     @Option(help: "At most this many events.") var limit = 50
@@ -48,11 +49,14 @@ struct EventsList: AsyncParsableCommand {
                 if let cursor { params.append(("cursor", cursor)) }
                 let (status, body) = try await client.send("GET", "api/v1/events", query: params)
                 guard status == 200 else { throw CLIError(ServerClient.errorText(status, body)) }
-                for item in body["events"]?.arrayValue ?? [] {
-                    guard let e = StoredEvent(json: item) else { throw CLIError("the server sent an event this client cannot read") }
+                guard let page = ServerClient.decoded(HistoryPage.self, body) else {
+                    throw CLIError("the server sent a page of history this client cannot read")
+                }
+                for record in page.events {
+                    guard let e = record.stored else { throw CLIError("the server sent an event this client cannot read") }
                     events.append(e)
                 }
-                cursor = body["next"]?.stringValue
+                cursor = page.next
             } while cursor != nil && events.count < limit
         } else {
             let store = try log.openLog(mustExist: true)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import ShiplogAPI
 import ShiplogModel
-import ShiplogServer
 import ShiplogSources
 import ShiplogStore
 
@@ -19,7 +19,11 @@ struct EventsRecord: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
 
-    @Option(help: ArgumentHelp("One of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"))
+    // Kept as text: a bad type is reported together with every other bad option.
+    @Option(
+        help: ArgumentHelp("One of: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "type"),
+        completion: .list(EventType.allCases.map(\.rawValue))
+    )
     var type: String?
     @Option(help: "The service name.") var service: String?
     @Option(
@@ -27,7 +31,8 @@ struct EventsRecord: AsyncParsableCommand {
         help: ArgumentHelp(
             "Read a Deployment (kubectl get deployment NAME -o json) from FILE or - : a deployment.succeeded with its service, namespace, workload, revision, change-cause and version. Other options override what it says.",
             valueName: "file"
-        )
+        ),
+        completion: .file(extensions: ["json"])
     )
     var fromKubernetes: String?
     @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (not needed for change.merged and artifact.published).")
@@ -152,7 +157,7 @@ struct EventsRecord: AsyncParsableCommand {
             // it, so a repeat after a lost answer could record the event twice.
             let (status, answer) = try await client.send("POST", "api/v1/events", body: body, repeatable: event.id != nil)
             guard status == 200 || status == 201 else { throw CLIError(ServerClient.errorText(status, answer)) }
-            let result = APIBodies.decode(AppendResult.self, from: Array(answer.compactJSON().utf8))
+            let result = ServerClient.decoded(AppendResult.self, answer)
             let seq = result.map { String($0.sequence) } ?? "?"
             print(status == 200 ? "duplicate of event \(seq) (nothing recorded)" : "recorded event \(seq)")
             return

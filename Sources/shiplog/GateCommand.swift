@@ -1,4 +1,5 @@
 import ArgumentParser
+import ShiplogAPI
 import ShiplogMetrics
 import ShiplogModel
 
@@ -21,9 +22,9 @@ struct Gate: AsyncParsableCommand {
         let result: GateResult
         if let client = try log.client {
             let (code, body) = try await client.send("GET", "api/v1/gate", query: [("service", service), ("environment", env), ("version", version)])
-            switch code {
-            case 200: result = .passed(body["checked"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-            case 412: result = .missing(body["missing"]?.stringValue ?? "?")
+            switch (code, ServerClient.decoded(GateAnswer.self, body)) {
+            case (200, let answer?): result = .passed(answer.checked ?? [])
+            case (412, let answer?): result = .missing(answer.missing ?? "?")
             default: throw CLIError(ServerClient.errorText(code, body))
             }
         } else {

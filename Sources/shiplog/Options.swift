@@ -5,7 +5,7 @@ import ShiplogStore
 
 /// Where events are read from and written to: a local database file or a shiplog server.
 struct LogOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"), completion: .file(extensions: ["db"]))
     var db: String?
 
     @Option(

@@ -8,6 +8,10 @@ struct PipelineOption: ParsableArguments {
     @Option(help: "The pipeline's environments in promotion order (local database only; a server uses its own).")
     var pipeline = "dev,staging,production"
 
+    func validate() throws {
+        _ = try parsed()
+    }
+
     func parsed() throws -> Pipeline {
         guard let p = Pipeline(parsing: pipeline) else {
             throw CLIError("--pipeline \(pipeline): expected distinct environment names separated by commas")
@@ -21,7 +25,7 @@ extension LogOptions {
     func localProjection(_ pipeline: Pipeline) async throws -> Projection {
         let store = try openLog(mustExist: true)
         defer { try? store.close() }
-        return try await MetricsService.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current).projection
+        return try await LiveMetrics.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current).projection
     }
 }
 

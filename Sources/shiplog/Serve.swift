@@ -18,7 +18,7 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"), completion: .file(extensions: ["db"]))
     var db: String?
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
@@ -67,9 +67,16 @@ struct Serve: AsyncParsableCommand {
         )
     )
     var catchUpInterval = "10s"
-    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
 
-    func run() async throws {
+    /// Refuses bad settings before anything is opened: spans, the pipeline, and unsafe or
+    /// impossible combinations (`ServerConfiguration.validate`).
+    func validate() throws {
+        _ = try settings()
+    }
+
+    /// The server's settings from the options and the environment.
+    func settings() throws -> (configuration: ServerConfiguration, pipeline: Pipeline) {
         let env = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
         configuration.host = host
@@ -90,7 +97,6 @@ struct Serve: AsyncParsableCommand {
         configuration.alertLabels = .init(service: alertServiceLabel, environment: alertEnvironmentLabel)
         configuration.catchUpInterval = try interval(catchUpInterval, option: "--catch-up-interval", like: "10s or 1m")
         configuration.verifyInterval = try interval(verifyInterval, option: "--verify-interval", like: "1h or 30m")
-        guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level \(logLevel): not a log level") }
         guard let pipeline = Pipeline(parsing: pipeline) else {
             throw CLIError("--pipeline \(self.pipeline): expected distinct environment names separated by commas, like dev,staging,production")
         }
@@ -99,6 +105,13 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw CLIError(error.description)
         }
+        return (configuration, pipeline)
+    }
+
+    func run() async throws {
+        let (configuration, pipeline) = try settings()
+        let env = ProcessInfo.processInfo.environment
+        let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -108,7 +121,7 @@ struct Serve: AsyncParsableCommand {
         let path = db ?? env["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
         let store = try SQLiteEventLog(path: path)
         let replayStart = ContinuousClock.now
-        let metrics = try await MetricsService.restored(
+        let metrics = try await LiveMetrics.restored(
             from: store,
             snapshots: store,
             pipeline: pipeline,
@@ -131,3 +144,5 @@ struct Serve: AsyncParsableCommand {
         logger.info("stopped; event log closed")
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -3,8 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ShiplogAPI
 import ShiplogModel
-import ShiplogServer
 
 /// A small client for a shiplog server, for `--server`.
 ///
@@ -141,9 +141,14 @@ struct ServerClient {
         return "\(error)"
     }
 
+    /// An answer as one of the API's types; nil when it is not one.
+    static func decoded<T: Decodable>(_ type: T.Type, _ body: JSONValue) -> T? {
+        APIBodies.decode(type, from: Array(body.compactJSON().utf8))
+    }
+
     /// The message of an error answer (`ErrorAnswer`), or the body as it came.
     static func errorText(_ status: Int, _ body: JSONValue) -> String {
-        if let answer = APIBodies.decode(ErrorAnswer.self, from: Array(body.compactJSON().utf8)) {
+        if let answer = decoded(ErrorAnswer.self, body) {
             return answer.text(status: status)
         }
         return "server answered \(status): " + (body.stringValue ?? body.compactJSON())

@@ -297,7 +297,7 @@ import Testing
         let events = Self.combined
         let (live, log, _dir) = try await ingest(events, order: shuffled(events.count, seed: 3))
         _ = _dir
-        let restarted = try await MetricsService.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
+        let restarted = try await LiveMetrics.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
         #expect(fingerprint(live.projection) == fingerprint(restarted.projection))
         // Replay in time order recomputes only a pair that later news reaches (argoMerge's dev:
         // the production sync adds a timed commit to the image dev deployed), once.

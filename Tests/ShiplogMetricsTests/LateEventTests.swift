@@ -38,7 +38,7 @@ import Testing
         let dir = TemporaryDirectory()
         let log = try SQLiteEventLog(path: dir.path("late.db"))
         let reader = CountingReader(log)
-        let metrics = MetricsService(pipeline: .standard, version: "test")
+        let metrics = LiveMetrics(pipeline: .standard, version: "test")
         for batch in 0..<20 {
             _ = try await log.append((0..<100).map { i in deployment("d\(batch * 100 + i)", minute: Double(batch * 100 + i)) })
             try await metrics.applyNewRows(from: reader)
@@ -65,7 +65,7 @@ import Testing
         let bound = 2 * PairCheckpoints.interval(for: pair) + 1
         #expect(reread > 3 && reread <= bound, "re-applied \(reread) of 2,503 events")
 
-        let replayed = try await MetricsService.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
+        let replayed = try await LiveMetrics.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
         #expect(fingerprint(metrics.projection) == fingerprint(replayed.projection))
         #expect(metrics.projection.pair("api", "production")?.deployments == 2_502)
     }

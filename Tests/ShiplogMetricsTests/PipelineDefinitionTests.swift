@@ -112,7 +112,7 @@ import Testing
         ("nested", nestedEpisodes), ("identity", identity),
     ]
 
-    static func pair(_ m: MetricsService, _ env: String = "production") throws -> PairState {
+    static func pair(_ m: LiveMetrics, _ env: String = "production") throws -> PairState {
         try #require(m.projection.pair("api", env))
     }
 
@@ -227,7 +227,7 @@ import Testing
                 // A restart from the snapshot of this state, and a replay of the whole log.
                 let restored = try Projection(snapshot: m.projection.snapshotBytes(), pipeline: .standard)
                 #expect(fingerprint(restored) == want)
-                let replayed = try await MetricsService.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
+                let replayed = try await LiveMetrics.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
                 #expect(fingerprint(replayed.projection) == want, "\(name): replay after order \(order)")
                 _ = _dir
             }

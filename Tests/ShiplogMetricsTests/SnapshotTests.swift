@@ -8,8 +8,8 @@ import Testing
 /// A restart from a snapshot must give exactly the state a replay of the whole log gives.
 @Suite struct SnapshotTests {
     /// The state a fresh replay of the whole log builds.
-    static func replayed(_ log: SQLiteEventLog, pipeline: Pipeline = .standard) async throws -> MetricsService {
-        try await MetricsService.restored(from: log, snapshots: nil, pipeline: pipeline, version: "test")
+    static func replayed(_ log: SQLiteEventLog, pipeline: Pipeline = .standard) async throws -> LiveMetrics {
+        try await LiveMetrics.restored(from: log, snapshots: nil, pipeline: pipeline, version: "test")
     }
 
     static func expectSameState(_ a: Projection, _ b: Projection) {
@@ -57,7 +57,7 @@ import Testing
             try await live.applyNewRows(from: log)
         }
 
-        let restarted = try await MetricsService.restored(from: log, snapshots: log, pipeline: .standard, version: "test")
+        let restarted = try await LiveMetrics.restored(from: log, snapshots: log, pipeline: .standard, version: "test")
         let restore = try #require(restarted.restored)
         #expect(restore.snapshotSequence == Int64(half))
         #expect(restore.replayed == events.count - half)
@@ -90,7 +90,7 @@ import Testing
         let events = OrderIndependenceTests.combined
         let half = events.count / 2
         let (_, log, dir) = try await ingest(Array(events[..<half]))
-        let live = try await MetricsService.restored(from: log, snapshots: log, pipeline: .standard, version: "test")
+        let live = try await LiveMetrics.restored(from: log, snapshots: log, pipeline: .standard, version: "test")
         #expect(try await live.applyNewRows(from: log) == 0)
 
         // "Another process": its own connection to the file, appending without telling `live`.
@@ -118,13 +118,13 @@ import Testing
 
         // Another pipeline: the snapshot's promotions were judged against other environments.
         let other = try #require(Pipeline(parsing: "staging,production"))
-        let restarted = try await MetricsService.restored(from: log, snapshots: log, pipeline: other, version: "test")
+        let restarted = try await LiveMetrics.restored(from: log, snapshots: log, pipeline: other, version: "test")
         #expect(restarted.restored?.snapshotSequence == nil)
         #expect(restarted.restored?.snapshotProblem?.contains("projection-v\(ProjectionSnapshot.formatVersion) dev,staging,production") == true)
         Self.expectSameState(try await Self.replayed(log, pipeline: other).projection, restarted.projection)
 
         // Turned off: the whole log is replayed.
-        let withoutSnapshot = try await MetricsService.restored(from: log, snapshots: log, pipeline: .standard, version: "test", useSnapshot: false)
+        let withoutSnapshot = try await LiveMetrics.restored(from: log, snapshots: log, pipeline: .standard, version: "test", useSnapshot: false)
         #expect(withoutSnapshot.restored?.snapshotSequence == nil)
         #expect(withoutSnapshot.restored?.replayed == events.count)
     }

@@ -73,17 +73,17 @@ struct History {
 }
 
 /// Posts `events` into a real SQLite log in the given order, one append each (as a server
-/// would), the live MetricsService applying the log's new rows after each; returns the
+/// would), the live LiveMetrics applying the log's new rows after each; returns the
 /// service and log.
 func ingest(
     _ events: [Event],
     order: [Int]? = nil,
     twice: Bool = false,
     pipeline: Pipeline = .standard
-) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
+) async throws -> (LiveMetrics, SQLiteEventLog, TemporaryDirectory) {
     let dir = TemporaryDirectory()
     let log = try SQLiteEventLog(path: dir.path("m.db"))
-    let metrics = MetricsService(pipeline: pipeline, version: "test")
+    let metrics = LiveMetrics(pipeline: pipeline, version: "test")
     var sequence = order ?? Array(events.indices)
     if twice { sequence = sequence.flatMap { [$0, $0] } }
     for i in sequence {
@@ -102,10 +102,10 @@ func ingest(
     order: [Int],
     batchSize: Int,
     pipeline: Pipeline = .standard
-) async throws -> (MetricsService, SQLiteEventLog, TemporaryDirectory) {
+) async throws -> (LiveMetrics, SQLiteEventLog, TemporaryDirectory) {
     let dir = TemporaryDirectory()
     let log = try SQLiteEventLog(path: dir.path("m.db"))
-    let metrics = MetricsService(pipeline: pipeline, version: "test")
+    let metrics = LiveMetrics(pipeline: pipeline, version: "test")
     for start in stride(from: 0, to: order.count, by: batchSize) {
         let prepared = order[start..<min(start + batchSize, order.count)].map { i in
             PreparedEvent(events[i], raw: Array(events[i].canonicalJSON.utf8), format: .native, receivedAt: at(100_000))

@@ -19,7 +19,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let log = try SQLiteEventLog(path: dir.appendingPathComponent("r.db").path)
         defer { try? log.close() }
-        let metrics = try await MetricsService.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
+        let metrics = try await LiveMetrics.restored(from: log, snapshots: nil, pipeline: .standard, version: "test")
         var configuration = ServerConfiguration()
         configuration.verifyInterval = nil
         configuration.snapshotEvery = 0

@@ -1,4 +1,5 @@
 import Hummingbird
+import ShiplogAPI
 import ShiplogModel
 import ShiplogSources
 import ShiplogStore
@@ -33,9 +34,7 @@ struct EventsController<Context: RequestContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let query = try EventQuery(parameters: request.uri.queryParameters)
         let page = try await ingest.log.page(query)
-        var members: [(String, JSONValue)] = [("events", .array(page.events.map(\.jsonValue)))]
-        if let next = page.next { members.append(("next", .string(next.token))) }
-        return .json(.object(members))
+        return .json(HistoryPage(events: page.events.map(EventRecord.init), next: page.next?.token))
     }
 }
 

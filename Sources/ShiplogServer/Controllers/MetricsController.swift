@@ -1,11 +1,12 @@
 import Hummingbird
+import ShiplogAPI
 import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
 
 /// `GET /metrics` (Prometheus text 0.0.4, or OpenMetrics when asked) and `GET /api/v1/status`.
 struct MetricsController<Context: RequestContext> {
-    let metrics: MetricsService
+    let metrics: LiveMetrics
 
     var routes: RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
@@ -49,9 +50,9 @@ struct MetricsController<Context: RequestContext> {
         guard let version = q.get("version") else { throw APIError(.badRequest, "version is required", field: "version") }
         switch try await offloaded({ [metrics] in metrics.projection }).gate(service: service, environment: environment, version: version) {
         case .passed(let envs):
-            return .json(.object([("passed", .bool(true)), ("checked", .array(envs.map(JSONValue.string)))]))
+            return .json(GateAnswer(passed: true, checked: envs))
         case .missing(let env):
-            return .json(.object([("passed", .bool(false)), ("missing", .string(env))]), status: .preconditionFailed)
+            return .json(GateAnswer(passed: false, missing: env), status: .preconditionFailed)
         case .notInPipeline(let envs):
             throw APIError(.badRequest, "\(environment) is not in the pipeline (\(envs.joined(separator: ", ")))", field: "environment")
         }

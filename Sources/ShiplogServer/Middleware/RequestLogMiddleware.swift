@@ -6,7 +6,7 @@ import ShiplogMetrics
 /// One structured log line per request at info (method, path, status, duration), and the
 /// request-duration histogram by route.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: MetricsService
+    let metrics: LiveMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = NIODeadline.now()

@@ -1,7 +1,7 @@
 import ShiplogModel
 
 /// The limit on (service, environment) pairs that appends over HTTP may create (`--max-pairs`).
-extension MetricsService {
+extension LiveMetrics {
     struct PairBudget: Sendable {
         var known = Set<PairKey>()
         var limit: Int? = nil

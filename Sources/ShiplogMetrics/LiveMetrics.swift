@@ -13,7 +13,7 @@ public enum IngestOutcome: String, Sendable, CaseIterable {
 /// The live metrics of a running server: the projection, fed from the log in sequence order
 /// (`applyNewRows`, `follow`) — whoever wrote the rows — plus self-metrics. Thread-safe; one
 /// task feeds it at a time.
-public final class MetricsService: Sendable {
+public final class LiveMetrics: Sendable {
     public let pipeline: Pipeline
     public let version: String
     let state: Mutex<State>
@@ -62,7 +62,7 @@ public final class MetricsService: Sendable {
         state = Mutex(State(projection: Projection(pipeline: pipeline)))
     }
 
-    /// A service built from `log`: from its snapshot (when `useSnapshot` and one fits) and
+    /// Live metrics built from `log`: from its snapshot (when `useSnapshot` and one fits) and
     /// the rows after it, or else from every row.
     public static func restored(
         from log: any EventLogReader,
@@ -70,10 +70,10 @@ public final class MetricsService: Sendable {
         pipeline: Pipeline,
         version: String,
         useSnapshot: Bool = true
-    ) async throws -> MetricsService {
-        let service = MetricsService(pipeline: pipeline, version: version)
-        try await service.restore(from: log, snapshots: snapshots, useSnapshot: useSnapshot)
-        return service
+    ) async throws -> LiveMetrics {
+        let metrics = LiveMetrics(pipeline: pipeline, version: version)
+        try await metrics.restore(from: log, snapshots: snapshots, useSnapshot: useSnapshot)
+        return metrics
     }
 
     /// How `restore` built the state (nil before it ran).
@@ -141,7 +141,7 @@ public final class MetricsService: Sendable {
     /// writer. Pairs left pending by late events are rebuilt from the log after each chunk.
     /// Returns how many rows it applied. Call it from one task at a time.
     @discardableResult
-    public func applyNewRows(from log: any EventLogReader, chunk: Int = MetricsService.chunkSize) async throws -> Int {
+    public func applyNewRows(from log: any EventLogReader, chunk: Int = LiveMetrics.chunkSize) async throws -> Int {
         try await rebuildPending(from: log)
         var applied = 0
         var after = appliedThrough

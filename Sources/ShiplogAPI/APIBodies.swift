@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import ShiplogModel
 
 /// What an append answers for one event: where it is in the log and whether this request
@@ -51,6 +50,12 @@ public struct ErrorAnswer: Codable, Sendable, Hashable {
         public var index: Int?
         public var field: String
         public var message: String
+
+        public init(index: Int?, field: String, message: String) {
+            self.index = index
+            self.field = field
+            self.message = message
+        }
     }
 
     public var error: String
@@ -91,13 +96,51 @@ public enum APIBodies {
     }
 }
 
-extension Response {
-    /// A JSON response from one of the answer types.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: APIBodies.encode(value) + [0x0A]))
-        )
+/// One page of history (`GET /api/v1/events`): the rows, newest first, and where the next
+/// page starts (absent on the last).
+public struct HistoryPage: Codable, Sendable, Equatable {
+    public var events: [EventRecord]
+    public var next: String?
+
+    public init(events: [EventRecord], next: String?) {
+        self.events = events
+        self.next = next
+    }
+}
+
+/// A row of the log as the API shows it.
+public struct EventRecord: Codable, Sendable, Equatable {
+    public var sequence: Int64
+    public var receivedAt: String
+    public var format: String
+    public var event: JSONValue
+
+    public init(_ stored: StoredEvent) {
+        sequence = stored.sequence
+        receivedAt = stored.receivedAt.rfc3339
+        format = stored.format.rawValue
+        event = stored.event.jsonValue
+    }
+
+    /// The row, when its fields are valid (a server of this version sends only such rows).
+    public var stored: StoredEvent? {
+        guard let received = Timestamp(rfc3339: receivedAt), let format = SourceFormat(rawValue: format),
+            case .success(let event) = Event.validate(event, now: nil)
+        else { return nil }
+        return StoredEvent(sequence: sequence, event: event, receivedAt: received, format: format)
+    }
+}
+
+/// The gate's answer (`GET /api/v1/gate`): 200 with the environments checked, or 412 naming
+/// the first one the version has not passed.
+public struct GateAnswer: Codable, Sendable, Equatable {
+    public var passed: Bool
+    public var checked: [String]?
+    public var missing: String?
+
+    public init(passed: Bool, checked: [String]? = nil, missing: String? = nil) {
+        self.passed = passed
+        self.checked = checked
+        self.missing = missing
     }
 }

@@ -2,7 +2,7 @@ import ShiplogModel
 import ShiplogStore
 
 /// The scrape: the DORA and promotion families, then shiplog's self-metrics.
-extension MetricsService {
+extension LiveMetrics {
     struct Counters: Sendable {
         var ingested: [String: Int] = [:]
         var requests: [String: Histogram] = [:]
