@@ -67,7 +67,7 @@ struct Serve: AsyncParsableCommand {
         )
     )
     var catchUpInterval = "10s"
-    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
+    @Option(help: "How much to log to standard error.") var logLevel: Logger.Level = .info
 
     /// Refuses bad settings before anything is opened: spans, the pipeline, and unsafe or
     /// impossible combinations (`ServerConfiguration.validate`).
