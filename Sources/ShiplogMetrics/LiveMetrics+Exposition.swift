@@ -7,6 +7,7 @@ extension LiveMetrics {
         var ingested: [String: Int] = [:]
         var requests: [String: Histogram] = [:]
         var verification: (intact: Bool, at: Timestamp)?
+        var feedFailures = 0
     }
 
     public func countIngest(source: SourceFormat, outcome: IngestOutcome, count: Int = 1) {
@@ -108,6 +109,12 @@ extension LiveMetrics {
         }
         w.family("shiplog_projection_recomputations_total", .counter, help: "Pairs recomputed from the log because an event arrived late.")
         w.sample("shiplog_projection_recomputations_total", "", s.recomputations)
+        w.family(
+            "shiplog_projection_feed_failures_total",
+            .counter,
+            help: "Times the metrics could not read or apply the log's next rows (retried a second later; the figures wait meanwhile)."
+        )
+        w.sample("shiplog_projection_feed_failures_total", "", c.feedFailures)
         w.family(
             "shiplog_http_request_duration_seconds",
             .histogram,

@@ -204,6 +204,7 @@ public final class LiveMetrics: Sendable {
                 } catch is CancellationError {
                     break
                 } catch {
+                    counters.withLock { $0.feedFailures += 1 }
                     onError(error)
                     do { try await Task.sleep(for: .seconds(1)) } catch { break }
                     continue
