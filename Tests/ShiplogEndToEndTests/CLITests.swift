@@ -378,31 +378,38 @@ func killMatching(_ pattern: String) {
 /// Two processes that create the same new database at once both succeed (one of them would
 /// otherwise meet the other's switch to WAL mode: "database is locked").
 @Suite struct ConcurrentCreationTests {
-    @Test func twoRecordsOnANewDatabaseBothSucceed() throws {
+    @Test func twoRecordsOnANewDatabaseBothSucceed() async throws {
         let dir = TemporaryDirectory()
-        var failures: [String] = []
-        for round in 1...40 {
-            let db = dir.path("new-\(round).db")
-            let processes = ["a", "b"].map { k in
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: shiplogBinary)
-                p.arguments = [
-                    "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "s", "--env", "prod",
-                    "--id", "\(round)-\(k)", "--version", "1",
-                ]
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle(forWritingAtPath: dir.write("err-\(round)-\(k)", ""))
-                return (k, p)
-            }
-            for (_, p) in processes { try p.run() }
-            for (k, p) in processes {
-                p.waitUntilExit()
-                if p.terminationStatus != 0 {
-                    failures.append("round \(round) \(k): " + ((try? String(contentsOfFile: dir.path("err-\(round)-\(k)"), encoding: .utf8)) ?? ""))
+        let (failures, rows) = try await offThread { () throws -> ([String], [Int]) in
+            var failures: [String] = []
+            var rows: [Int] = []
+            for round in 1...40 {
+                let db = dir.path("new-\(round).db")
+                let processes = ["a", "b"].map { k in
+                    let p = Process()
+                    p.executableURL = URL(fileURLWithPath: shiplogBinary)
+                    p.arguments = [
+                        "events", "record", "--db", db, "--type", "deployment.succeeded", "--service", "s", "--env", "prod",
+                        "--id", "\(round)-\(k)", "--version", "1",
+                    ]
+                    p.standardOutput = FileHandle.nullDevice
+                    p.standardError = FileHandle(forWritingAtPath: dir.write("err-\(round)-\(k)", ""))
+                    return (k, p)
                 }
+                for (_, p) in processes { try p.run() }
+                for (k, p) in processes {
+                    p.waitUntilExit()
+                    if p.terminationStatus != 0 {
+                        failures.append(
+                            "round \(round) \(k): " + ((try? String(contentsOfFile: dir.path("err-\(round)-\(k)"), encoding: .utf8)) ?? "")
+                        )
+                    }
+                }
+                rows.append(rowCount(db))
             }
-            #expect(rowCount(db) == 2, "round \(round)")
+            return (failures, rows)
         }
         #expect(failures.isEmpty, "\(failures)")
+        #expect(rows == Array(repeating: 2, count: 40), "rows per round")
     }
 }

@@ -44,12 +44,14 @@ final class Flag: Sendable {
         let body = dir.write("body.ndjson", deployments(services: 0..<12_000, prefix: "new"))
         let done = Flag()
         let url = server.baseURL
-        let post = Task.detached {
+        let post = Task {
             defer { done.set() }
-            return try runTool([
-                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "300", "-H", "Content-Type: application/x-ndjson",
-                "--data-binary", "@" + body, url + "/api/v1/events",
-            ])
+            return try await offThread {
+                try runTool([
+                    "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "300", "-H", "Content-Type: application/x-ndjson",
+                    "--data-binary", "@" + body, url + "/api/v1/events",
+                ])
+            }
         }
         var probes: [Double] = []
         var answeredDuringPost = 0

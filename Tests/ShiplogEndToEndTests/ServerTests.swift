@@ -411,7 +411,7 @@ import Testing
         #expect(once.status != 0)
         #expect(once.stderr.contains("cannot reach http://127.0.0.1:\(port)"), "\(once.stderr)")
 
-        let record = Task.detached { try shiplog(arguments + ["--retry-for", "30s"], environment: env) }
+        let record = Task { try await offThread { try shiplog(arguments + ["--retry-for", "30s"], environment: env) } }
         try await Task.sleep(for: .seconds(1.5))
         let second = try ServerProcess(db: db, arguments: ["--port", String(port)])
         let result = try await record.value

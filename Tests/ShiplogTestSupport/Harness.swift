@@ -222,3 +222,12 @@ package func ndjson(_ count: Int, prefix: String, env: String = "production") ->
         #"{"id":"\#(prefix)\#(i)","type":"deployment.succeeded","service":"svc\#(i % 7)","environment":"\#(env)","time":"2026-01-01T\#(String(format: "%02d", (i / 60) % 24)):\#(String(format: "%02d", i % 60)):00Z","version":"1.\#(i)"}"#
     }.joined(separator: "\n") + "\n"
 }
+
+/// Runs blocking work (child processes waited for, sleeps) on a Dispatch thread: Swift
+/// Concurrency has only as many threads as cores, and a test that blocks one for seconds
+/// stalls every other test's awaits meanwhile.
+package func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
