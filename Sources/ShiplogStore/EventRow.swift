@@ -4,21 +4,19 @@ import ShiplogModel
 /// A row of `events` as the readers fetch it, by column name: `SELECT \(EventRow.columns)`.
 struct EventRow: FetchableRecord, Sendable {
     /// The columns every read selects, in one place.
-    static let columns = "seq, event, received_ns, format, time_ns"
+    static let columns = "seq, event, received_ns, format"
 
     var sequence: Int64
     /// The canonical event (the text the hash chain covers).
     var event: String
     var receivedNs: Int64
     var format: String
-    var timeNs: Int64
 
     init(row: Row) {
         sequence = row["seq"]
         event = row["event"]
         receivedNs = row["received_ns"]
         format = row["format"]
-        timeNs = row["time_ns"]
     }
 
     /// The stored event; a row whose event does not parse and validate is corrupt.
