@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
     ],
     targets: [
         // The event, its types, validation, time parsing, canonical encoding.
@@ -40,6 +42,18 @@ let package = Package(
                 "ShiplogModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The PostgreSQL event log: the same contract as SQLite's, for several replicas.
+        .target(
+            name: "ShiplogPostgres",
+            dependencies: [
+                "ShiplogModel",
+                "ShiplogStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Derived state per (service, environment), DORA and promotion figures, exposition.
@@ -74,6 +88,7 @@ let package = Package(
                 "ShiplogStore",
                 "ShiplogMetrics",
                 "ShiplogServer",
+                "ShiplogPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

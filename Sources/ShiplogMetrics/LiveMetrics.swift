@@ -87,7 +87,7 @@ public final class LiveMetrics: Sendable {
         var restore = Restore(replayed: 0)
         var projection = Projection(pipeline: pipeline)
         if useSnapshot, let snapshots {
-            switch try snapshots.loadSnapshot(kind: ProjectionSnapshot.kind(for: pipeline)) {
+            switch try await snapshots.loadSnapshot(kind: ProjectionSnapshot.kind(for: pipeline)) {
             case .none: break
             case .unusable(let reason): restore.snapshotProblem = reason
             case .found(let snapshot) where last - snapshot.sequence > Self.largestSnapshotTail:

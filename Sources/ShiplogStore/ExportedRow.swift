@@ -12,6 +12,19 @@ import ShiplogModel
 /// event as it was sent (what idempotency compares); `hash` is the row's chain hash, for
 /// checking the copy.
 public struct ExportedRow: Sendable, Hashable {
+    public init(
+        sequence: Int64, receivedAt: Timestamp, format: SourceFormat, contentDigest: String, canonical: String, raw: [UInt8], hash: String
+    ) {
+        self.sequence = sequence
+        self.receivedAt = receivedAt
+        self.format = format
+        self.contentDigest = contentDigest
+        self.canonical = canonical
+        self.raw = raw
+        self.hash = hash
+    }
+
+
     public var sequence: Int64
     public var receivedAt: Timestamp
     public var format: SourceFormat
@@ -94,32 +107,37 @@ extension SQLiteEventLog {
     public func exportNow(batchSize: Int = 10_000, _ body: ([ExportedRow]) throws -> Void) throws {
         var after: Int64 = 0
         while true {
-            let rows: [ExportedRow] = try pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT seq, received_ns, format, content_digest, event, raw, hash FROM events
-                        WHERE seq > ? ORDER BY seq LIMIT ?
-                        """,
-                    arguments: [after, batchSize]
-                ).map { row in
-                    let format: String = row["format"]
-                    let raw: Data = row["raw"]
-                    let hash: Data = row["hash"]
-                    return ExportedRow(
-                        sequence: row["seq"],
-                        receivedAt: Timestamp(nanoseconds: row["received_ns"]),
-                        format: SourceFormat(rawValue: format) ?? .native,
-                        contentDigest: row["content_digest"],
-                        canonical: row["event"],
-                        raw: Array(raw),
-                        hash: hex(hash)
-                    )
-                }
-            }
+            let rows = try exportPage(after: after, limit: batchSize)
             guard let last = rows.last else { return }
             try body(rows)
             after = last.sequence
+        }
+    }
+
+    /// Up to `limit` rows after `sequence`, in sequence order.
+    public func exportPage(after sequence: Int64, limit: Int) throws -> [ExportedRow] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, received_ns, format, content_digest, event, raw, hash FROM events
+                    WHERE seq > ? ORDER BY seq LIMIT ?
+                    """,
+                arguments: [sequence, limit]
+            ).map { row in
+                let format: String = row["format"]
+                let raw: Data = row["raw"]
+                let hash: Data = row["hash"]
+                return ExportedRow(
+                    sequence: row["seq"],
+                    receivedAt: Timestamp(nanoseconds: row["received_ns"]),
+                    format: SourceFormat(rawValue: format) ?? .native,
+                    contentDigest: row["content_digest"],
+                    canonical: row["event"],
+                    raw: Array(raw),
+                    hash: hex(hash)
+                )
+            }
         }
     }
 }

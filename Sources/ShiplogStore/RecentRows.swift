@@ -4,7 +4,7 @@ import Synchronization
 /// The newest rows this process wrote, as it wrote them, up to `capacity`: reading them back
 /// for the metrics then costs a copy instead of a query and a decode. Only a run of
 /// consecutive sequence numbers is kept; rows another process wrote in between start it anew.
-final class RecentRows: Sendable {
+package final class RecentRows: Sendable {
     private struct Window {
         var rows: [StoredEvent] = []
         var start = 0
@@ -16,10 +16,10 @@ final class RecentRows: Sendable {
     private let window = Mutex(Window())
     private let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    package init(capacity: Int) { self.capacity = capacity }
 
     /// Adds rows just committed, in sequence order.
-    func append(_ new: [StoredEvent]) {
+    package func append(_ new: [StoredEvent]) {
         guard let first = new.first else { return }
         window.withLock { w in
             if let last = w.last, last + 1 != first.sequence { w = Window() }
@@ -34,7 +34,7 @@ final class RecentRows: Sendable {
     }
 
     /// Up to `limit` rows after `sequence`, when the row right after it is held; else nil.
-    func rows(after sequence: Int64, limit: Int) -> [StoredEvent]? {
+    package func rows(after sequence: Int64, limit: Int) -> [StoredEvent]? {
         window.withLock { w in
             guard let first = w.first, let last = w.last, first <= sequence + 1, sequence + 1 <= last else { return nil }
             let from = w.start + Int(sequence + 1 - first)
@@ -45,10 +45,12 @@ final class RecentRows: Sendable {
 
 /// Times for events whose sender named none: the wall clock, but never earlier than the
 /// previous stamp, so that stamped events are in time order in the order they are written.
-final class StampClock: Sendable {
+package final class StampClock: Sendable {
     private let last = Mutex<Int64>(.min)
 
-    func next() -> Timestamp {
+    package init() {}
+
+    package func next() -> Timestamp {
         let now = Timestamp.now().nanoseconds
         return Timestamp(
             nanoseconds: last.withLock { last in

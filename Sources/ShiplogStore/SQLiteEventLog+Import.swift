@@ -4,12 +4,6 @@ import ShiplogModel
 
 /// Bulk import: large transactions for `shiplog events import`.
 extension SQLiteEventLog {
-    /// Totals of a bulk import.
-    public struct ImportResult: Sendable, Hashable {
-        public var created = 0
-        public var duplicates = 0
-    }
-
     /// Checks, without writing, that no event reuses an id the log holds with other content.
     /// For the events `exact` names (rows of an export, which carry their own content digest),
     /// other content is also a stored event that differs.
@@ -32,7 +26,7 @@ extension SQLiteEventLog {
     /// Writes already validated events in large transactions (for `events import`).
     /// Call `firstConflict(in:)` first: a conflict found here stops the import after the
     /// transactions already committed.
-    public func importEvents(
+    public func importEventsNow(
         _ events: [PreparedEvent],
         transactionSize: Int = 50_000,
         progress: (Int) -> Void = { _ in }
@@ -50,9 +44,7 @@ extension SQLiteEventLog {
                 if start == 0 { throw explained }
                 throw StoreError.importStopped(imported: start, of: events.count, reason: explained)
             }
-            for o in outcomes {
-                if o.isDuplicate { result.duplicates += 1 } else { result.created += 1 }
-            }
+            result.count(outcomes)
             start = end
             progress(end)
         }

@@ -66,7 +66,7 @@ extension SQLiteEventLog {
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
         if let cached = recent.rows(after: sequence, limit: limit) { return cached }
         return try await pool.read { db in
-            try Self.decodeInParallel(
+            try EventRow.decodeInParallel(
                 EventRow.fetchAll(
                     db,
                     sql: "SELECT \(EventRow.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -79,7 +79,7 @@ extension SQLiteEventLog {
     public func pairEvents(service: String, environment: String, after position: LogPosition?, through: Int64) async throws -> [StoredEvent] {
         let after = position ?? LogPosition(time: .min, sequence: .min)
         return try await pool.read { db in
-            try Self.decodeInParallel(
+            try EventRow.decodeInParallel(
                 EventRow.fetchAll(
                     db,
                     sql: """
@@ -95,7 +95,7 @@ extension SQLiteEventLog {
 
     public func serviceEvents(_ service: String) async throws -> [StoredEvent] {
         try await pool.read { db in
-            try Self.decodeInParallel(
+            try EventRow.decodeInParallel(
                 EventRow.fetchAll(
                     db,
                     sql: "SELECT \(EventRow.columns) FROM events WHERE service = ? ORDER BY time_ns, seq",
@@ -107,23 +107,5 @@ extension SQLiteEventLog {
 
     public func rowHash(_ sequence: Int64) async throws -> String? {
         try await pool.read { db in try Self.rowHash(db, sequence) }.map { hex($0) }
-    }
-
-    /// Decodes rows on every core: parsing the stored JSON is most of a replay's work.
-    static func decodeInParallel(_ rows: [EventRow]) throws -> [StoredEvent] {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 1000))
-        if workers == 1 { return try rows.map { try $0.decoded() } }
-        nonisolated(unsafe) var results = [Result<StoredEvent, any Error>?](repeating: nil, count: rows.count)
-        let input = rows
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let out = buffer
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let chunk = (input.count + workers - 1) / workers
-                for i in (w * chunk)..<min(input.count, (w + 1) * chunk) {
-                    out[i] = Result { try input[i].decoded() }
-                }
-            }
-        }
-        return try results.map { try $0!.get() }
     }
 }

@@ -31,16 +31,8 @@ extension SQLiteEventLog {
                 throw StoreError.notAnEventLog(path: path)
             }
             var report = try verify(db, hasChainColumn: columns.contains("chain"))
-            if let head, report.isIntact {
-                let stored = try rowHash(db, head.sequence).map { hex($0) }
-                if stored == nil {
-                    report.brokenSequence = head.sequence
-                    report.brokenReason =
-                        "the pinned head is row \(head.sequence), but the log ends at row \(report.rowsChecked): rows were cut from its end"
-                } else if stored != head.hash.lowercased() {
-                    report.brokenSequence = head.sequence
-                    report.brokenReason = "row \(head.sequence) has hash \(stored!), not the pinned \(head.hash): the log was rewritten up to there"
-                }
+            if let head {
+                report.check(pinned: head, stored: try rowHash(db, head.sequence).map { hex($0) })
             }
             let tip = try ChainTip.read(db)
             report.head = tip.sequence > 0 ? (tip.sequence, hex(tip.hash)) : nil
@@ -80,9 +72,7 @@ extension SQLiteEventLog {
         for row in triggers where !Schema.appendOnlyTriggers.contains(where: { $0.name == (row["name"] as String) }) {
             report.schemaProblems.append("trigger \(row["name"] as String) on events is not shiplog's")
         }
-        var previous: [UInt8] = []
-        var expected: Int64 = 1
-        var chainSeen = 1
+        var walk = HashChain.Walk()
         let cursor = try Row.fetchCursor(
             db,
             sql: """
@@ -92,52 +82,18 @@ extension SQLiteEventLog {
                 """
         )
         while let row = try cursor.next() {
-            let sequence: Int64 = row[0]
-            func broken(_ reason: String) -> VerifyReport {
-                report.brokenSequence = sequence
+            let stored: Data = row[7]
+            let raw: Data = row[12]
+            let checked = HashChain.Row(
+                sequence: row[0], eventID: row[1], type: row[2], service: row[3], environment: row[4], timeNs: row[5],
+                canonical: row[6], hash: Array(stored), chain: row[8], receivedNs: row[9], format: row[10],
+                contentDigest: row[11], raw: Array(raw)
+            )
+            if let reason = walk.check(checked) {
+                report.brokenSequence = checked.sequence
                 report.brokenReason = reason
                 return report
             }
-            if sequence != expected {
-                return broken("expected sequence \(expected) here: rows \(expected)…\(sequence - 1) are missing")
-            }
-            let canonical: String = row[6]
-            let stored: Data = row[7]
-            let chain: Int = row[8]
-            guard chain == 1 || chain == 2 else { return broken("unknown chain version \(chain)") }
-            if chain < chainSeen {
-                return broken("chain version \(chain) after rows of version \(chainSeen): the row was rewritten to escape the newer hash")
-            }
-            chainSeen = chain
-            let raw: Data = row[12]
-            let envelope =
-                chain == 2
-                ? Envelope(receivedNs: row[9], format: row[10], contentDigest: row[11], raw: Array(raw)) : nil
-            let hash = chainHash(previous: previous, canonical: canonical, envelope: envelope)
-            if Array(stored) != hash {
-                return broken(
-                    chain == 2
-                        ? "hash does not match SHA-256(previous hash ‖ event ‖ receive time, format, digest, raw body): the row or one before it was changed"
-                        : "hash does not match SHA-256(previous hash ‖ event): the row or one before it was changed"
-                )
-            }
-            if chain == 1, SourceFormat(rawValue: row[10] as String) == nil {
-                return broken("the format column holds no known format")
-            }
-            guard let json = try? JSONValue.parse(canonical), case .success(let event) = Event.validate(json, now: nil) else {
-                return broken("the stored event is not a valid event")
-            }
-            if event.canonicalJSON != canonical {
-                return broken("the stored event is not in canonical form")
-            }
-            let environment: String? = row[4]
-            if event.id != row[1] || event.type.rawValue != (row[2] as String) || event.service != (row[3] as String)
-                || event.environment != environment || event.time?.nanoseconds != (row[5] as Int64)
-            {
-                return broken("the indexed columns (id, type, service, environment, time) disagree with the hashed event")
-            }
-            previous = hash
-            expected += 1
             report.rowsChecked += 1
         }
         return report

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import ShiplogModel
@@ -224,31 +223,6 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
-    /// What a chain-2 hash covers besides the canonical event: every other stored column.
-    struct Envelope {
-        var receivedNs: Int64
-        var format: String
-        var contentDigest: String
-        var raw: [UInt8]
-    }
-
-    /// Chain 1: `SHA-256(previous hash ‖ canonical event)`. Chain 2: `SHA-256(previous hash ‖
-    /// canonical event ‖ 0x00 ‖ "received_ns=…\nformat=…\ncontent_digest=…\nraw_sha256=" ‖
-    /// SHA-256(raw))`. The first row's previous hash is empty.
-    static func chainHash(previous: [UInt8], canonical: String, envelope: Envelope?) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: previous)
-        var text = canonical
-        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        if let envelope {
-            hasher.update(data: [0])
-            var fields = "received_ns=\(envelope.receivedNs)\nformat=\(envelope.format)\ncontent_digest=\(envelope.contentDigest)\nraw_sha256="
-            fields.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-            hasher.update(data: Array(SHA256.hash(data: envelope.raw)))
-        }
-        return Array(hasher.finalize())
-    }
-
     /// Inserts one event onto the chain; an id already in the log is a duplicate (same
     /// content) or a conflict. The insert itself finds a taken id (one index probe, not two).
     /// An event whose time shiplog fills in is stamped here, in write order (`clock`); each
@@ -263,13 +237,7 @@ public final class SQLiteEventLog: EventLog {
     ) throws -> AppendOutcome {
         let event = event.stampsTimeOnWrite ? event.stamped(at: clock.next()) : event
         let sequence = tip.sequence + 1
-        let envelope = Envelope(
-            receivedNs: event.receivedAt.nanoseconds,
-            format: event.format.rawValue,
-            contentDigest: event.contentDigest,
-            raw: event.raw
-        )
-        let hash = chainHash(previous: tip.hash, canonical: event.canonical, envelope: envelope)
+        let hash = HashChain.hash(previous: tip.hash, canonical: event.canonical, envelope: HashChain.Envelope(event))
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns,
@@ -281,7 +249,7 @@ public final class SQLiteEventLog: EventLog {
         try insert.execute(arguments: [
             sequence, event.id, event.event.type.rawValue, event.event.service, event.event.environment,
             event.time.nanoseconds, event.receivedAt.nanoseconds, event.format.rawValue,
-            event.contentDigest, event.canonical, Data(event.raw), Data(hash), Schema.currentChain,
+            event.contentDigest, event.canonical, Data(event.raw), Data(hash), HashChain.current,
         ])
         if db.changesCount == 0 {
             let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest FROM events WHERE event_id = ?")

@@ -28,10 +28,6 @@ enum Schema {
         sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
-    /// How a row's hash is computed (`chain` column): 1 covers the canonical event; 2, every
-    /// row since this version, also covers the receive time, format, content digest and raw body.
-    static let currentChain = 2
-
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-event-log") { db in

@@ -28,5 +28,5 @@ public protocol SnapshotStore: Sendable {
     func saveSnapshot(kind: String, sequence: Int64, bytes: [UInt8]) async throws
 
     /// The snapshot of `kind`, if there is one that fits this log.
-    func loadSnapshot(kind: String) throws -> SnapshotLookup
+    func loadSnapshot(kind: String) async throws -> SnapshotLookup
 }

@@ -16,6 +16,11 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// An import failed part-way: the first `imported` events (in file order) are in the log.
     case importStopped(imported: Int, of: Int, reason: any Error)
     case backupFailed(destination: String, reason: String)
+    /// The database server cannot be reached or did not answer in time (a restart, a
+    /// failover, the network): nothing of the request was acknowledged; retry.
+    case databaseUnavailable(location: String, reason: String)
+    /// The database server refused a statement for another reason (its message says why).
+    case databaseError(location: String, reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +42,10 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
             "\(reason). The first \(imported) of \(total) events were imported; run the same import again once that is fixed (those come back as duplicates)"
         case let .backupFailed(destination, reason):
             "could not back up to \(destination): \(reason); \(destination) was not written"
+        case let .databaseError(location, reason):
+            "the database \(location) refused the request: \(reason)"
+        case let .databaseUnavailable(location, reason):
+            "the database \(location) is unavailable (\(reason)); nothing was recorded by this request. Retry shortly"
         }
     }
 

@@ -22,6 +22,11 @@ struct Backup: AsyncParsableCommand {
         if log.serverURL != nil {
             throw CLIError("backup copies a local database (--db); run it where the file is, e.g. kubectl exec into the shiplog pod")
         }
+        if log.isPostgres {
+            throw CLIError(
+                "backup copies an SQLite file; for PostgreSQL use the database's own tools: pg_dump --format=custom (a copy), or continuous archiving for point-in-time recovery (see docs/deploy.md). `shiplog events export` also writes every row"
+            )
+        }
         let store = try log.openLog(mustExist: true)
         let result = try store.backup(to: destination)
         try store.close()

@@ -29,8 +29,7 @@ struct EventsExport: AsyncParsableCommand {
                 "events export reads a local database (--db): raw bodies are not served over HTTP; run it where the database is (kubectl exec)"
             )
         }
-        let store = try log.openLog(mustExist: true)
-        defer { try? store.close() }
+        let store = try await log.openDatabase(mustExist: true)
         let toStdout = file == "-"
         let temporary = toStdout ? "" : file + ".partial-\(getpid())"
         guard let handle = toStdout ? FileHandle.standardOutput : Self.create(temporary) else {
@@ -39,7 +38,10 @@ struct EventsExport: AsyncParsableCommand {
         var count = 0
         var head = "none"
         do {
-            try store.exportNow { rows in
+            var after: Int64 = 0
+            while true {
+                let rows = try await store.exportRows(after: after, limit: 10_000)
+                guard let last = rows.last else { break }
                 var chunk = ""
                 for row in rows {
                     chunk += row.line
@@ -47,14 +49,17 @@ struct EventsExport: AsyncParsableCommand {
                 }
                 try handle.write(contentsOf: Data(chunk.utf8))
                 count += rows.count
-                head = rows.last!.hash
+                head = last.hash
+                after = last.sequence
             }
+            try await store.close()
             if !toStdout {
                 try handle.synchronize()
                 try handle.close()
                 if rename(temporary, file) != 0 { throw CLIError("cannot rename \(temporary) to \(file): \(String(cString: strerror(errno)))") }
             }
         } catch {
+            try? await store.close()
             if !toStdout { unlink(temporary) }
             throw error
         }

@@ -3,6 +3,7 @@ import Foundation
 import ShiplogModel
 import ShiplogSources
 import ShiplogStore
+import Synchronization
 
 struct EventsImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,19 +37,36 @@ struct EventsImport: AsyncParsableCommand {
         let lines = Self.numberedLines(input)
         guard !lines.isEmpty else { throw CLIError("\(file): no events (expected one JSON event per line)") }
         let (events, rows) = try await Self.validate(lines, input: input)
-        let store = try log.openLog()
-        if let conflict = try store.firstConflict(in: events, exact: { rows.contains($0) }) {
+        let store = try await log.openDatabase()
+        do {
+            try await Self.write(events, rows: rows, lines: lines, input: input, into: store, transactionSize: transactionSize, started: started)
+            try await store.close()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    static func write(
+        _ events: [PreparedEvent],
+        rows: Set<Int>,
+        lines: [(number: Int, range: Range<Int>)],
+        input: [UInt8],
+        into store: any EventDatabase,
+        transactionSize: Int,
+        started: Date
+    ) async throws {
+        if let conflict = try await store.firstConflict(in: events, exactRows: rows) {
             guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
             throw CLIError(
                 "line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written"
             )
         }
         let progress = ProgressBar(total: events.count)
-        let wasEmpty = try store.lastSequenceNow() == 0
-        let result = try store.importEvents(events, transactionSize: transactionSize) { progress.update($0) }
+        let wasEmpty = try await store.lastSequence() == 0
+        let result = try await store.importEvents(events, transactionSize: transactionSize) { progress.update($0) }
         progress.finish()
-        let head = try store.headHash() ?? "none"
-        try store.close()
+        let head = try await store.headHash() ?? "none"
         let seconds = Date().timeIntervalSince(started)
         print("imported \(events.count) events (\(result.created) new, \(result.duplicates) duplicates) in \(String(format: "%.2f", seconds)) s")
         var headLine = "head hash \(head)"
@@ -161,16 +179,20 @@ struct EventsImport: AsyncParsableCommand {
 }
 
 /// A one-line progress bar on a terminal's standard error; silent otherwise.
-final class ProgressBar {
+final class ProgressBar: Sendable {
     let total: Int
     let enabled = isatty(STDERR_FILENO) == 1
-    var lastDrawn = Date.distantPast
+    private let lastDrawn = Mutex(Date.distantPast)
 
     init(total: Int) { self.total = total }
 
     func update(_ done: Int) {
-        guard enabled, Date().timeIntervalSince(lastDrawn) > 0.1 || done == total else { return }
-        lastDrawn = Date()
+        let due = lastDrawn.withLock { last in
+            guard Date().timeIntervalSince(last) > 0.1 || done == total else { return false }
+            last = Date()
+            return true
+        }
+        guard enabled, due else { return }
         let width = 30
         let filled = total == 0 ? width : done * width / total
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)

@@ -59,13 +59,14 @@ struct EventsList: AsyncParsableCommand {
                 cursor = page.next
             } while cursor != nil && events.count < limit
         } else {
-            let store = try log.openLog(mustExist: true)
+            let store = try await log.openDatabase(mustExist: true)
             repeat {
                 q.limit = min(EventQuery.maxLimit, limit - events.count)
-                let page = try store.pageNow(q)
+                let page = try await store.page(q)
                 events += page.events
                 q.cursor = page.next
             } while q.cursor != nil && events.count < limit
+            try await store.close()
         }
         switch format {
         case .json:

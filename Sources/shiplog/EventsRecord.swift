@@ -163,14 +163,14 @@ struct EventsRecord: AsyncParsableCommand {
             return
         }
         let prepared = PreparedEvent(event, raw: kubernetes?.1 ?? body, format: kubernetes == nil ? .cli : .kubernetes, receivedAt: now)
-        let store = try log.openLog()
+        let store = try await log.openDatabase()
+        defer { Task { [store] in try? await store.close() } }
         do {
             let outcome = try await store.append([prepared])[0]
             print(outcome.isDuplicate ? "duplicate of event \(outcome.sequence) (nothing recorded)" : "recorded event \(outcome.sequence)")
         } catch AppendError.conflict(_, let id, let existing) {
             throw CLIError("id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was recorded")
         }
-        try store.close()
     }
 
     /// `commitTime` → `--commit-time`, so the message names what the user typed.

@@ -40,9 +40,9 @@ struct Explain: AsyncParsableCommand {
             guard code == 200 else { throw CLIError(ServerClient.errorText(code, answer)) }
             body = answer
         } else {
-            let store = try log.openLog(mustExist: true)
+            let store = try await log.openDatabase(mustExist: true)
             let events = try await store.serviceEvents(service)
-            try store.close()
+            try await store.close()
             guard events.contains(where: { $0.event.environment == env }) else {
                 throw CLIError("no events for service \(service) in environment \(env)")
             }

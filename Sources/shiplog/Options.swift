@@ -1,11 +1,20 @@
 import ArgumentParser
 import Foundation
+import Logging
 import ShiplogModel
+import ShiplogPostgres
 import ShiplogStore
 
 /// Where events are read from and written to: a local database file or a shiplog server.
 struct LogOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"), completion: .file(extensions: ["db"]))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The event log: an SQLite file, or a PostgreSQL URL like postgres://user@host:5432/shiplog?sslmode=require (env SHIPLOG_DB).",
+            valueName: "path-or-url"
+        ),
+        completion: .file(extensions: ["db"])
+    )
     var db: String?
 
     @Option(
@@ -42,9 +51,37 @@ struct LogOptions: ParsableArguments {
         }
     }
 
+    /// Whether the log is a PostgreSQL database rather than a file.
+    var isPostgres: Bool { PostgresURL.isPostgres(databasePath) }
+
+    /// The SQLite file (for what only a file has: backups).
     func openLog(mustExist: Bool = false) throws -> SQLiteEventLog {
         try SQLiteEventLog(path: databasePath, options: .init(mustExist: mustExist))
     }
+
+    /// The log `--db` names: an SQLite file or a PostgreSQL database.
+    func openDatabase(mustExist: Bool = false) async throws -> any EventDatabase {
+        try await openEventDatabase(databasePath, mustExist: mustExist)
+    }
+}
+
+/// Opens an SQLite file or, for a `postgres://` URL, a PostgreSQL database (whose schema is
+/// created or migrated on first use).
+func openEventDatabase(_ location: String, mustExist: Bool = false, snapshotPath: String? = nil, listen: Bool = false) async throws
+    -> any EventDatabase
+{
+    guard PostgresURL.isPostgres(location) else {
+        return try SQLiteEventLog(path: location, options: .init(mustExist: mustExist))
+    }
+    let url: PostgresURL
+    do {
+        url = try PostgresURL(location)
+    } catch {
+        throw CLIError(error.description)
+    }
+    var logger = Logger(label: "shiplog.postgres")
+    logger.logLevel = .critical
+    return try await PostgresEventLog.open(url, snapshotPath: snapshotPath, listen: listen, logger: logger)
 }
 
 /// Something the user did wrong: printed to stderr without a stack of context, exit 1.

@@ -23,9 +23,16 @@ struct PipelineOption: ParsableArguments {
 extension LogOptions {
     /// The projection of a local database, replayed from it.
     func localProjection(_ pipeline: Pipeline) async throws -> Projection {
-        let store = try openLog(mustExist: true)
-        defer { try? store.close() }
-        return try await LiveMetrics.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current).projection
+        let store = try await openDatabase(mustExist: true)
+        do {
+            let projection = try await LiveMetrics.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current)
+                .projection
+            try await store.close()
+            return projection
+        } catch {
+            try? await store.close()
+            throw error
+        }
     }
 }
 

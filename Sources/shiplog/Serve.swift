@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ShiplogMetrics
 import ShiplogModel
+import ShiplogPostgres
 import ShiplogServer
 import ShiplogSources
 import ShiplogStore
@@ -18,8 +19,22 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The SQLite event log (env SHIPLOG_DB).", valueName: "path"), completion: .file(extensions: ["db"]))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The event log: an SQLite file, or a PostgreSQL URL (postgres://user@host:5432/shiplog?sslmode=require) that several replicas share (env SHIPLOG_DB).",
+            valueName: "path-or-url"
+        ),
+        completion: .file(extensions: ["db"])
+    )
     var db: String?
+    @Option(
+        help: ArgumentHelp(
+            "With PostgreSQL: the file this replica keeps its metrics snapshot in (its own volume, e.g. an emptyDir); none by default. An SQLite log keeps it beside the file.",
+            valueName: "path"
+        )
+    )
+    var snapshotFile: String?
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one and prints it).") var port = 8080
     @Option(help: "Bearer token required for writes (env SHIPLOG_WRITE_TOKEN).") var writeToken: String?
@@ -73,6 +88,9 @@ struct Serve: AsyncParsableCommand {
     /// impossible combinations (`ServerConfiguration.validate`).
     func validate() throws {
         _ = try settings()
+        if snapshotFile != nil, !PostgresURL.isPostgres(db ?? ProcessInfo.processInfo.environment["SHIPLOG_DB"] ?? "") {
+            throw ValidationError("--snapshot-file is for a PostgreSQL log; an SQLite log keeps its snapshot beside the file")
+        }
     }
 
     /// The server's settings from the options and the environment.
@@ -119,7 +137,7 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "shiplog")
         let path = db ?? env["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"
-        let store = try SQLiteEventLog(path: path)
+        let store = try await openEventDatabase(path, snapshotPath: snapshotFile, listen: true)
         let replayStart = ContinuousClock.now
         let metrics = try await LiveMetrics.restored(
             from: store,
@@ -137,10 +155,10 @@ struct Serve: AsyncParsableCommand {
         )
         let host = configuration.host
         let app = try buildApplication(configuration: configuration, log: store, snapshots: store, metrics: metrics, logger: logger) { port in
-            FileHandle.standardOutput.write(Data("shiplog listening on http://\(host):\(port) (database \(path))\n".utf8))
+            FileHandle.standardOutput.write(Data("shiplog listening on http://\(host):\(port) (database \(store.location))\n".utf8))
         }
         try await app.runService()
-        try store.close()
+        try await store.close()
         logger.info("stopped; event log closed")
     }
 }

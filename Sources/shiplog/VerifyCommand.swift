@@ -35,7 +35,20 @@ struct Verify: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = try SQLiteEventLog.verifyFile(path: log.databasePath, head: head.flatMap(pinnedHead))
+        let pinned = head.flatMap(pinnedHead)
+        let report: VerifyReport
+        if log.isPostgres {
+            let store = try await log.openDatabase(mustExist: true)
+            do {
+                report = try await store.verifyChain(pinned: pinned)
+                try await store.close()
+            } catch {
+                try? await store.close()
+                throw error
+            }
+        } else {
+            report = try SQLiteEventLog.verifyFile(path: log.databasePath, head: pinned)
+        }
         for problem in report.schemaProblems { printError("schema: \(problem)") }
         if let seq = report.brokenSequence {
             printError("broken at row \(seq): \(report.brokenReason ?? "")")

@@ -70,7 +70,7 @@ import Testing
             guard case StoreError.locked(_, let seconds) = error else { return false }
             return seconds == 0.2 && "\(error)".contains("held the write lock")
         }
-        #expect(throws: StoreError.self) { try log.importEvents([makeEvent("l3", minute: 2)]) }
+        #expect(throws: StoreError.self) { try log.importEventsNow([makeEvent("l3", minute: 2)]) }
         try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
         #expect(try await log.append([makeEvent("l2", minute: 1)]) == [.created(2)])
         #expect(try await log.lastSequence() == 2)
@@ -91,7 +91,7 @@ import Testing
         let other = try lockHolder(path)
         var transactions = 0
         #expect {
-            _ = try log.importEvents(events, transactionSize: 2) { _ in
+            _ = try log.importEventsNow(events, transactionSize: 2) { _ in
                 transactions += 1
                 // After the first transaction, another process takes the write lock.
                 try? other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
@@ -102,7 +102,7 @@ import Testing
         }
         #expect(transactions == 1)
         try other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
-        let again = try log.importEvents(events, transactionSize: 2)
+        let again = try log.importEventsNow(events, transactionSize: 2)
         #expect(again == .init(created: 2, duplicates: 2))
     }
 
@@ -124,7 +124,7 @@ import Testing
     @Test func anImportIsSyncedBeforeItReturns() async throws {
         let log = try SQLiteEventLog(path: dir.path("a.db"))
         let events = (1...5).map { makeEvent("i\($0)", minute: $0) }
-        let result = try log.importEvents(events, transactionSize: 2)
+        let result = try log.importEventsNow(events, transactionSize: 2)
         #expect(result.created == 5)
         #expect(log.walSyncs == 3, "one sync per transaction")
     }
@@ -167,10 +167,10 @@ import Testing
         let log = try SQLiteEventLog(path: dir.path("a.db"))
         let events = (0..<1000).map { makeEvent("i\($0)", minute: $0) }
         var progress: [Int] = []
-        let result = try log.importEvents(events, transactionSize: 300) { progress.append($0) }
+        let result = try log.importEventsNow(events, transactionSize: 300) { progress.append($0) }
         #expect(result.created == 1000)
         #expect(progress == [300, 600, 900, 1000])
-        let again = try log.importEvents(events, transactionSize: 300)
+        let again = try log.importEventsNow(events, transactionSize: 300)
         #expect(again.duplicates == 1000)
         #expect(try log.firstConflict(in: [makeEvent("i5", minute: 5)]) == nil)
         #expect(try log.firstConflict(in: [makeEvent("new"), makeEvent("i5", minute: 6)]) == .conflict(index: 1, id: "i5", existing: 6))

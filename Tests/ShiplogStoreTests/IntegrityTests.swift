@@ -50,7 +50,7 @@ import Testing
         var forged = rows[1].event
         forged.version = "forged"
         let prev = bytes(hex: column(path, "hex(hash)", row: 1))
-        let newHash = hex(SQLiteEventLog.chainHash(previous: prev, canonical: forged.canonicalJSON, envelope: envelope(path, row: 2)))
+        let newHash = hex(HashChain.hash(previous: prev, canonical: forged.canonicalJSON, envelope: envelope(path, row: 2)))
         let escaped = forged.canonicalJSON.replacingOccurrences(of: "'", with: "''")
         let tamper = sqlite3(
             path,
@@ -75,7 +75,7 @@ import Testing
 
     /// A row's envelope as stored, read with the sqlite3 shell.
     func envelope(_ path: String, row: Int) -> SQLiteEventLog.Envelope {
-        SQLiteEventLog.Envelope(
+        HashChain.Envelope(
             receivedNs: Int64(column(path, "received_ns", row: row))!,
             format: column(path, "format", row: row),
             contentDigest: column(path, "content_digest", row: row),
@@ -101,7 +101,7 @@ import Testing
     @Test func verifyRefusesAnOlderChainAfterANewerOne() async throws {
         let (log, path) = try await filledLog()
         let prev = bytes(hex: column(path, "hex(hash)", row: 2))
-        let v1 = hex(SQLiteEventLog.chainHash(previous: prev, canonical: column(path, "event", row: 3), envelope: nil))
+        let v1 = hex(HashChain.hash(previous: prev, canonical: column(path, "event", row: 3), envelope: nil))
         _ = sqlite3(path, "DROP TRIGGER events_refuse_update; UPDATE events SET chain = 1, raw = X'7B7D', hash = X'\(v1)' WHERE seq = 3;")
         let report = try await log.verify()
         #expect(report.brokenSequence == 3)

@@ -36,12 +36,13 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension APIError {
     /// A store failure as an answer a sender can act on: 507 for a full disk, 503 (retry
-    /// later) for a write lock held too long by another process, 500 otherwise.
+    /// later) for a write lock held too long by another process or a database out of reach,
+    /// 500 otherwise.
     init(storeError: StoreError) {
         switch storeError {
         case .diskFull:
             self.init(.init(code: 507, reasonPhrase: "Insufficient Storage"), storeError.description)
-        case .locked:
+        case .locked, .databaseUnavailable:
             self.init(.serviceUnavailable, storeError.description, headers: [.retryAfter: "5"])
         default:
             self.init(.internalServerError, storeError.description)

@@ -1,0 +1,422 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ShiplogModel
+import ShiplogStore
+import Synchronization
+
+/// The event log in PostgreSQL, for several replicas on one database: the same rows, chain
+/// and contract as the SQLite log.
+///
+/// Each replica group-commits its appends (one transaction in flight, many acknowledgements),
+/// and every transaction numbers and hashes its rows while it holds the one-row `chain_head`
+/// locked `FOR UPDATE`, so the chain stays gap-free however many replicas write. An append is
+/// acknowledged only after COMMIT returns with `synchronous_commit` on. Commits are announced
+/// with `NOTIFY shiplog_events`; every replica listens and reads the new rows at once.
+public final class PostgresEventLog: EventDatabase {
+    public let url: PostgresURL
+    public let committed: SequenceSignal
+    let client: PostgresClient
+    let logger: Logger
+    let recent = RecentRows(capacity: 4096)
+    let clock = StampClock()
+    /// How long one database operation may take before the request answers 503.
+    let timeout: Duration
+    /// Where this replica keeps its projection snapshot; nil keeps none.
+    let snapshotPath: String?
+    private let running: Task<Void, Never>
+    private let listening = Mutex<Task<Void, Never>?>(nil)
+    private let committer: AppendQueue
+
+    public var location: String { url.description }
+
+    /// Connects, applies the migrations the database lacks (refusing one a newer shiplog
+    /// migrated), and, with `listen`, follows other replicas' commits.
+    public static func open(
+        _ url: PostgresURL,
+        snapshotPath: String? = nil,
+        timeout: Duration = .seconds(10),
+        listen: Bool = true,
+        logger: Logger = Logger(label: "shiplog.postgres")
+    ) async throws -> PostgresEventLog {
+        let log = try PostgresEventLog(url: url, snapshotPath: snapshotPath, timeout: timeout, logger: logger)
+        do {
+            try await log.bounded("connecting") {
+                try await log.client.withConnection { connection in
+                    try await PostgresSchema.migrate(connection, location: url.description, logger: logger)
+                }
+            }
+            log.committed.publish(try await log.lastSequence())
+        } catch {
+            try? await log.close()
+            throw error
+        }
+        if listen { log.startListening() }
+        return log
+    }
+
+    private init(url: PostgresURL, snapshotPath: String?, timeout: Duration, logger: Logger) throws {
+        self.url = url
+        self.snapshotPath = snapshotPath
+        self.timeout = timeout
+        self.logger = logger
+        let client: PostgresClient
+        do {
+            client = PostgresClient(configuration: try url.configuration(), backgroundLogger: logger)
+        } catch {
+            throw StoreError.databaseUnavailable(location: url.description, reason: "\(error)")
+        }
+        self.client = client
+        running = Task { await client.run() }
+        committed = SequenceSignal(0)
+        let box = WeakBox()
+        committer = AppendQueue { submissions in
+            guard let log = box.log else { return submissions.map { _ in .failure(CancellationError()) } }
+            return await log.writeGroup(submissions)
+        }
+        box.log = self
+    }
+
+    /// Stops listening and closes every connection.
+    public func close() async throws {
+        listening.withLock { $0?.cancel() }
+        running.cancel()
+        _ = await running.value
+    }
+
+    public func append(_ events: [PreparedEvent]) async throws -> [AppendOutcome] {
+        try await committer.submit(events).get()
+    }
+
+    /// Transactions written so far and the most submissions one of them held.
+    public func groupCommitStatistics() async -> (transactions: Int, largestGroup: Int) {
+        await committer.statistics
+    }
+
+    // MARK: Writing
+
+    /// What one group's transaction did: an outcome per submission, the rows it created (as
+    /// stored), and the newest row of the log after it.
+    struct WrittenGroup: Sendable {
+        var outcomes: [Result<[AppendOutcome], any Error>] = []
+        var created: [StoredEvent] = []
+        var committedThrough: Int64 = 0
+    }
+
+    /// Writes a group of submissions in one transaction; each fails or succeeds on its own.
+    func writeGroup(_ submissions: [[PreparedEvent]]) async -> [Result<[AppendOutcome], any Error>] {
+        do {
+            let written = try await bounded("appending") {
+                try await self.client.withTransaction(logger: self.logger) { tx in
+                    try await Self.write(submissions, clock: self.clock, on: tx, logger: self.logger)
+                }
+            }
+            recent.append(written.created)
+            committed.publish(written.committedThrough)
+            return written.outcomes
+        } catch {
+            return submissions.map { _ in .failure(error) }
+        }
+    }
+
+    /// The newest row's sequence and hash, and the latest time stamped onto an event.
+    struct ChainHead {
+        var sequence: Int64
+        var hash: [UInt8]
+        var stampNs: Int64
+    }
+
+    /// Inside a transaction: locks the chain head, finds the ids already taken, and inserts
+    /// the new rows. Ids are looked up after the lock is held, so a replica racing on the
+    /// same id sees the other's committed row (READ COMMITTED takes a snapshot per statement).
+    static func write(
+        _ submissions: [[PreparedEvent]],
+        clock: StampClock,
+        on tx: PostgresConnection,
+        logger: Logger
+    ) async throws -> WrittenGroup {
+        var head = try await lockHead(tx, logger: logger)
+        var taken = try await takenIDs(Array(Set(submissions.lazy.flatMap { $0.map(\.id) })), on: tx, logger: logger)
+        var written = WrittenGroup()
+        var rows = RowColumns()
+        for submission in submissions {
+            var tip = head
+            var mine: [String: (sequence: Int64, digest: String)] = [:]
+            var outcomes: [AppendOutcome] = []
+            var created: [StoredEvent] = []
+            var pending = RowColumns()
+            var conflict: AppendError?
+            for (index, sent) in submission.enumerated() {
+                if let existing = mine[sent.id] ?? taken[sent.id].map({ (sequence: $0.sequence, digest: $0.digest) }) {
+                    guard existing.digest == sent.contentDigest else {
+                        conflict = .conflict(index: index, id: sent.id, existing: existing.sequence)
+                        break
+                    }
+                    outcomes.append(.duplicate(existing.sequence))
+                    continue
+                }
+                var event = sent
+                if event.stampsTimeOnWrite {
+                    let stamp = max(clock.next().nanoseconds, tip.stampNs)
+                    event = event.stamped(at: Timestamp(nanoseconds: stamp))
+                    tip.stampNs = stamp
+                }
+                tip.sequence += 1
+                tip.hash = HashChain.hash(previous: tip.hash, canonical: event.canonical, envelope: HashChain.Envelope(event))
+                pending.append(event, sequence: tip.sequence, hash: tip.hash)
+                mine[event.id] = (tip.sequence, event.contentDigest)
+                outcomes.append(.created(tip.sequence))
+                created.append(StoredEvent(sequence: tip.sequence, event: event.event, receivedAt: event.receivedAt, format: event.format))
+            }
+            if let conflict {
+                written.outcomes.append(.failure(conflict))
+                continue
+            }
+            head = tip
+            for (id, row) in mine { taken[id] = (row.sequence, row.digest) }
+            rows.append(contentsOf: pending)
+            written.created += created
+            written.outcomes.append(.success(outcomes))
+        }
+        if !rows.isEmpty {
+            try await insert(rows, on: tx, logger: logger)
+            try await moveHead(to: head, on: tx, logger: logger)
+        }
+        written.committedThrough = head.sequence
+        return written
+    }
+
+    static func lockHead(_ tx: PostgresConnection, logger: Logger) async throws -> ChainHead {
+        let rows = try await tx.query(
+            "SELECT set_config('synchronous_commit', 'on', true), seq, hash, stamp_ns FROM chain_head FOR UPDATE",
+            logger: logger
+        )
+        for try await (_, sequence, hash, stamp) in rows.decode((String, Int64, ByteBuffer, Int64).self) {
+            return ChainHead(sequence: sequence, hash: Array(buffer: hash), stampNs: stamp)
+        }
+        throw StoreError.corruptRow(sequence: 0, reason: "the chain_head table is empty")
+    }
+
+    static func takenIDs(_ ids: [String], on tx: PostgresConnection, logger: Logger) async throws -> [String: (sequence: Int64, digest: String)] {
+        var taken: [String: (sequence: Int64, digest: String)] = [:]
+        guard !ids.isEmpty else { return taken }
+        let rows = try await tx.query("SELECT event_id, seq, content_digest FROM events WHERE event_id = ANY(\(ids))", logger: logger)
+        for try await (id, sequence, digest) in rows.decode((String, Int64, String).self) {
+            taken[id] = (sequence, digest)
+        }
+        return taken
+    }
+
+    /// The columns of new rows, as arrays bound to one `INSERT … SELECT FROM unnest(…)`.
+    struct RowColumns {
+        var sequence: [Int64] = []
+        var id: [String] = []
+        var type: [String] = []
+        var service: [String] = []
+        /// `""` for none (an environment name is never empty).
+        var environment: [String] = []
+        var timeNs: [Int64] = []
+        var receivedNs: [Int64] = []
+        var format: [String] = []
+        var contentDigest: [String] = []
+        var event: [String] = []
+        var raw: [ByteBuffer] = []
+        var hash: [ByteBuffer] = []
+
+        var isEmpty: Bool { sequence.isEmpty }
+        var count: Int { sequence.count }
+
+        mutating func append(_ e: PreparedEvent, sequence s: Int64, hash h: [UInt8]) {
+            sequence.append(s)
+            id.append(e.id)
+            type.append(e.event.type.rawValue)
+            service.append(e.event.service)
+            environment.append(e.event.environment ?? "")
+            timeNs.append(e.time.nanoseconds)
+            receivedNs.append(e.receivedAt.nanoseconds)
+            format.append(e.format.rawValue)
+            contentDigest.append(e.contentDigest)
+            event.append(e.canonical)
+            raw.append(ByteBuffer(bytes: e.raw))
+            hash.append(ByteBuffer(bytes: h))
+        }
+
+        mutating func append(contentsOf other: RowColumns) {
+            sequence += other.sequence
+            id += other.id
+            type += other.type
+            service += other.service
+            environment += other.environment
+            timeNs += other.timeNs
+            receivedNs += other.receivedNs
+            format += other.format
+            contentDigest += other.contentDigest
+            event += other.event
+            raw += other.raw
+            hash += other.hash
+        }
+    }
+
+    static func insert(_ rows: RowColumns, on tx: PostgresConnection, logger: Logger) async throws {
+        let chain = [Int16](repeating: Int16(HashChain.current), count: rows.count)
+        try await tx.query(
+            """
+            INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns, format, content_digest, event, raw, hash, chain)
+            SELECT s, i, t, sv, NULLIF(e, ''), tn, rn, f, d, ev, r, h, c
+            FROM unnest(\(rows.sequence)::bigint[], \(rows.id)::text[], \(rows.type)::text[], \(rows.service)::text[],
+                        \(rows.environment)::text[], \(rows.timeNs)::bigint[], \(rows.receivedNs)::bigint[], \(rows.format)::text[],
+                        \(rows.contentDigest)::text[], \(rows.event)::text[], \(rows.raw)::bytea[], \(rows.hash)::bytea[],
+                        \(chain)::smallint[])
+                 AS u(s, i, t, sv, e, tn, rn, f, d, ev, r, h, c)
+            """,
+            logger: logger
+        )
+    }
+
+    /// Records the new head and announces it; the notification is delivered on COMMIT.
+    static func moveHead(to head: ChainHead, on tx: PostgresConnection, logger: Logger) async throws {
+        let hash = ByteBuffer(bytes: head.hash)
+        try await tx.query(
+            """
+            WITH moved AS (UPDATE chain_head SET seq = \(head.sequence), hash = \(hash), stamp_ns = \(head.stampNs) RETURNING seq)
+            SELECT pg_notify('shiplog_events', seq::text) FROM moved
+            """,
+            logger: logger
+        )
+    }
+
+    // MARK: Following other replicas
+
+    /// Listens for commits (this replica's and the others'), and raises `committed` for each:
+    /// the projection then reads the new rows at once. Reconnects after a lost connection;
+    /// the projection's polling covers the time in between.
+    private func startListening() {
+        let task = Task { [client, committed, logger] in
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: "shiplog_events") { notifications in
+                            for try await notification in notifications {
+                                if let sequence = Int64(notification.payload) { committed.publish(sequence) }
+                            }
+                        }
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.debug("listening for commits failed; trying again", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        listening.withLock { $0 = task }
+    }
+
+    // MARK: Errors
+
+    /// Runs one database operation within `timeout`; a lost or unreachable server, or no
+    /// answer in time, becomes `StoreError.databaseUnavailable` (a 503 for requests).
+    func bounded<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let timeout = self.timeout
+        do {
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    throw StoreError.databaseUnavailable(location: "", reason: "no answer within \(timeout) while \(what)")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch {
+            throw explaining(error)
+        }
+    }
+
+    /// The store's own error for what a user can act on; any other error unchanged.
+    func explaining(_ error: any Error) -> any Error {
+        switch error {
+        case let error as PostgresTransactionError:
+            if let inner = error.closureError ?? error.beginError ?? error.commitError { return explaining(inner) }
+            return error
+        case StoreError.databaseUnavailable(_, let reason):
+            return StoreError.databaseUnavailable(location: location, reason: reason)
+        case let error as PSQLError:
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .queryCancelled:
+                return StoreError.databaseUnavailable(location: location, reason: Self.reason(error))
+            case .server:
+                let state = error.serverInfo?[.sqlState] ?? ""
+                // 08: connection exceptions; 57P: the server shutting down or starting up;
+                // 53: out of resources (too many connections, disk full).
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
+                    return StoreError.databaseUnavailable(location: location, reason: Self.reason(error))
+                }
+                return StoreError.databaseError(location: location, reason: Self.reason(error))
+            default:
+                return StoreError.databaseError(location: location, reason: Self.reason(error))
+            }
+        default:
+            return error
+        }
+    }
+
+    /// What a PostgreSQL error says, without the query text or its bound values.
+    static func reason(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            return message + state
+        }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+}
+
+/// Lets the append queue call back into the log without owning it.
+private final class WeakBox: @unchecked Sendable {
+    weak var log: PostgresEventLog?
+}
+
+/// Group commit for one replica: appends that arrive while a transaction is being written
+/// wait, and all of them go into the next one together.
+actor AppendQueue {
+    typealias Outcome = Result<[AppendOutcome], any Error>
+    private var pending: [(submission: [PreparedEvent], continuation: CheckedContinuation<Outcome, Never>)] = []
+    private var writing = false
+    private let write: @Sendable ([[PreparedEvent]]) async -> [Outcome]
+    private(set) var statistics = (transactions: 0, largestGroup: 0)
+    /// The most events one transaction holds (a large batch still goes whole).
+    private let groupEvents = 10_000
+
+    init(write: @escaping @Sendable ([[PreparedEvent]]) async -> [Outcome]) {
+        self.write = write
+    }
+
+    func submit(_ submission: [PreparedEvent]) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            pending.append((submission, continuation))
+            if !writing {
+                writing = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            var take = 0
+            var events = 0
+            while take < pending.count, take == 0 || events + pending[take].submission.count <= groupEvents {
+                events += pending[take].submission.count
+                take += 1
+            }
+            let group = Array(pending.prefix(take))
+            pending.removeFirst(take)
+            statistics.transactions += 1
+            statistics.largestGroup = max(statistics.largestGroup, group.count)
+            let outcomes = await write(group.map(\.submission))
+            for (waiting, outcome) in zip(group, outcomes) { waiting.continuation.resume(returning: outcome) }
+        }
+        writing = false
+    }
+}
