@@ -122,7 +122,9 @@ let package = Package(
         .testTarget(name: "ShiplogSourcesTests", dependencies: ["ShiplogSources", "ShiplogModel"]),
         .testTarget(
             name: "ShiplogStoreTests",
-            dependencies: ["ShiplogStore", "ShiplogModel", "ShiplogTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ShiplogStore", "ShiplogPostgres", "ShiplogModel", "ShiplogTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel", "ShiplogTestSupport"]),
         // The routes in process (HummingbirdTesting): status codes and bodies, no socket.

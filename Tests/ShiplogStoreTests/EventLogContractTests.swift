@@ -1,4 +1,5 @@
 import ShiplogModel
+import ShiplogPostgres
 import ShiplogTestSupport
 import Testing
 
@@ -7,13 +8,18 @@ import Testing
 /// One `EventLog` implementation under test: how to open a fresh, empty log in a directory.
 struct Backend: Sendable, CustomTestStringConvertible {
     let name: String
-    let open: @Sendable (_ directory: String) throws -> any EventLog
+    let open: @Sendable (_ directory: String) async throws -> any EventLog
 
     var testDescription: String { name }
 
-    /// Every backend. A second one (PostgreSQL) adds itself here and must pass this suite.
+    /// Every backend; each must pass this suite. PostgreSQL gets a new database per test on
+    /// the server `SHIPLOG_TEST_POSTGRES_URL` names.
     static let all = [
-        Backend(name: "SQLite") { try SQLiteEventLog(path: $0 + "/contract.db") }
+        Backend(name: "SQLite") { try SQLiteEventLog(path: $0 + "/contract.db") },
+        Backend(name: "PostgreSQL") { _ in
+            let url = try await offThread { try TestPostgres.freshDatabase() }
+            return try await PostgresEventLog.open(try PostgresURL(url), listen: false)
+        },
     ]
 }
 
@@ -26,7 +32,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func appendsWithIncreasingSequencesAndReadsBack(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         #expect(try await log.lastSequence() == 0)
         #expect(try await log.append([makeEvent("e1", version: "1")]) == [.created(1)])
         #expect(try await log.append([makeEvent("e2", minute: 1), makeEvent("e3", minute: 2)]) == [.created(2), .created(3)])
@@ -43,7 +49,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func sameIdSameContentIsADuplicate(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         _ = try await log.append([makeEvent("e1")])
         // What the store fills in itself (the receive time) is not part of the comparison.
         var retry = makeEvent("e1")
@@ -54,7 +60,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func sameIdOtherContentConflictsAndWritesNothing(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         _ = try await log.append([makeEvent("e1", version: "1")])
         await #expect(throws: AppendError.conflict(index: 1, id: "e1", existing: 1)) {
             try await log.append([makeEvent("e2"), makeEvent("e1", version: "2"), makeEvent("e3")])
@@ -67,7 +73,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func duplicateIdsInsideOneBatch(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         #expect(try await log.append([makeEvent("x"), makeEvent("x")]) == [.created(1), .duplicate(1)])
         await #expect(throws: AppendError.self) {
             try await log.append([makeEvent("y"), makeEvent("y", version: "other")])
@@ -77,7 +83,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func concurrentAppendsGetDistinctSequences(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         let outcomes = try await appendConcurrently(log, count: 200)
         #expect(Set(outcomes.map(\.sequence)) == Set(1...200))
         #expect(try await log.verify().rowsChecked == 200)
@@ -85,7 +91,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func aConflictAmongConcurrentAppendsFailsOnlyItsOwn(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         _ = try await log.append([makeEvent("taken", version: "1")])
         let results = await withTaskGroup(of: (Int, Bool).self) { group in
             for i in 0..<50 {
@@ -108,7 +114,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func pagesReturnEveryEventOnceNewestFirst(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         // 95 events over 30 distinct minutes: many ties on time, broken by sequence.
         let events = (0..<95).map { makeEvent("q\($0)", env: $0 % 3 == 0 ? "dev" : "production", minute: ($0 * 7) % 30) }
         for start in stride(from: 0, to: events.count, by: 20) {
@@ -135,7 +141,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: Backend.all)
     func filters(_ backend: Backend) async throws {
-        let log = try backend.open(dir.path(""))
+        let log = try await backend.open(dir.path(""))
         _ = try await log.append([
             makeEvent("a", service: "api", env: "dev", minute: 1),
             makeEvent("b", service: "api", env: "production", minute: 2),

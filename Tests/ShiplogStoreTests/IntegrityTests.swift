@@ -74,7 +74,7 @@ import Testing
     }
 
     /// A row's envelope as stored, read with the sqlite3 shell.
-    func envelope(_ path: String, row: Int) -> SQLiteEventLog.Envelope {
+    func envelope(_ path: String, row: Int) -> HashChain.Envelope {
         HashChain.Envelope(
             receivedNs: Int64(column(path, "received_ns", row: row))!,
             format: column(path, "format", row: row),
