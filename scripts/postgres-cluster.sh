@@ -6,6 +6,11 @@
 # The cluster lives in a temporary folder, listens on a free loopback port and its Unix
 # socket in that folder, and trusts local connections (it holds nothing but test data).
 set -euo pipefail
+# The server outlives this script: keep it from inheriting any descriptor but 0-2 (a caller
+# waiting for a pipe of its own to close would otherwise wait for the server to stop).
+for fd in $(ls /proc/$$/fd); do
+  if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
@@ -28,7 +33,11 @@ start)
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   run_as_postgres "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --no-locale >'$dir/initdb.log' 2>&1"
-  run_as_postgres "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c max_connections=300 -c fsync=on\" start >/dev/null"
+  # In the cluster's configuration, so that a test that stops the server can start it again
+  # with `pg_ctl -D DIR/data -l DIR/server.log start`.
+  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nmax_connections = 300\n" "$port" "$dir" \
+    >>"$dir/data/postgresql.conf"
+  run_as_postgres "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w start >/dev/null"
   echo "export SHIPLOG_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable SHIPLOG_TEST_POSTGRES_DIR=$dir SHIPLOG_TEST_POSTGRES_BIN=$bin"
   ;;
 stop)

@@ -6,7 +6,7 @@ struct Shiplog: AsyncParsableCommand {
         commandName: "shiplog",
         abstract: "Records deployments, promotions, rollbacks and incidents, and turns them into DORA metrics.",
         version: ShiplogVersion.current,
-        subcommands: [Serve.self, Events.self, Status.self, Report.self, Explain.self, Gate.self, Verify.self, Backup.self]
+        subcommands: [Serve.self, Events.self, Status.self, Report.self, Explain.self, Gate.self, Verify.self, Backup.self, Migrate.self]
     )
 }
 
