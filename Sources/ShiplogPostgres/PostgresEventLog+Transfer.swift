@@ -96,8 +96,13 @@ extension PostgresEventLog {
             for try await r in try await self.client.query(query).decode((Int64, Int64, String, String, String, ByteBuffer, ByteBuffer).self) {
                 rows.append(
                     ExportedRow(
-                        sequence: r.0, receivedAt: Timestamp(nanoseconds: r.1), format: SourceFormat(rawValue: r.2) ?? .native,
-                        contentDigest: r.3, canonical: r.4, raw: Array(buffer: r.5), hash: hex(Array(buffer: r.6))
+                        sequence: r.0,
+                        receivedAt: Timestamp(nanoseconds: r.1),
+                        format: SourceFormat(rawValue: r.2) ?? .native,
+                        contentDigest: r.3,
+                        canonical: r.4,
+                        raw: Array(buffer: r.5),
+                        hash: hex(Array(buffer: r.6))
                     )
                 )
             }

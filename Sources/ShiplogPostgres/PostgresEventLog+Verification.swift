@@ -91,8 +91,18 @@ extension PostgresEventLog {
                 for try await r in decoded {
                     rows.append(
                         HashChain.Row(
-                            sequence: r.0, eventID: r.1, type: r.2, service: r.3, environment: r.4, timeNs: r.5, canonical: r.6,
-                            hash: Array(buffer: r.7), chain: Int(r.8), receivedNs: r.9, format: r.10, contentDigest: r.11,
+                            sequence: r.0,
+                            eventID: r.1,
+                            type: r.2,
+                            service: r.3,
+                            environment: r.4,
+                            timeNs: r.5,
+                            canonical: r.6,
+                            hash: Array(buffer: r.7),
+                            chain: Int(r.8),
+                            receivedNs: r.9,
+                            format: r.10,
+                            contentDigest: r.11,
                             raw: Array(buffer: r.12)
                         )
                     )
@@ -159,9 +169,13 @@ extension PostgresEventLog {
                 problems.append("trigger \(trigger.name) fires only in replica sessions (enabled = \(row.enabled)): it may not refuse changes")
             }
             if row.type != trigger.type {
-                problems.append("trigger \(trigger.name) was altered (type \(row.type), expected \(trigger.type)): it may no longer refuse every change")
+                problems.append(
+                    "trigger \(trigger.name) was altered (type \(row.type), expected \(trigger.type)): it may no longer refuse every change"
+                )
             }
-            if row.function != "shiplog_refuse_change" || PostgresSchema.normalized(row.body) != PostgresSchema.normalized(PostgresSchema.refuseChangeBody) {
+            if row.function != "shiplog_refuse_change"
+                || PostgresSchema.normalized(row.body) != PostgresSchema.normalized(PostgresSchema.refuseChangeBody)
+            {
                 problems.append("trigger \(trigger.name) calls a changed function (\(row.function)): it may no longer refuse every change")
             }
         }

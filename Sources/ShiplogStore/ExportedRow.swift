@@ -13,7 +13,13 @@ import ShiplogModel
 /// checking the copy.
 public struct ExportedRow: Sendable, Hashable {
     public init(
-        sequence: Int64, receivedAt: Timestamp, format: SourceFormat, contentDigest: String, canonical: String, raw: [UInt8], hash: String
+        sequence: Int64,
+        receivedAt: Timestamp,
+        format: SourceFormat,
+        contentDigest: String,
+        canonical: String,
+        raw: [UInt8],
+        hash: String
     ) {
         self.sequence = sequence
         self.receivedAt = receivedAt
@@ -23,7 +29,6 @@ public struct ExportedRow: Sendable, Hashable {
         self.raw = raw
         self.hash = hash
     }
-
 
     public var sequence: Int64
     public var receivedAt: Timestamp

@@ -61,8 +61,19 @@ package enum HashChain {
         package var raw: [UInt8]
 
         package init(
-            sequence: Int64, eventID: String, type: String, service: String, environment: String?, timeNs: Int64, canonical: String,
-            hash: [UInt8], chain: Int, receivedNs: Int64, format: String, contentDigest: String, raw: [UInt8]
+            sequence: Int64,
+            eventID: String,
+            type: String,
+            service: String,
+            environment: String?,
+            timeNs: Int64,
+            canonical: String,
+            hash: [UInt8],
+            chain: Int,
+            receivedNs: Int64,
+            format: String,
+            contentDigest: String,
+            raw: [UInt8]
         ) {
             self.sequence = sequence
             self.eventID = eventID

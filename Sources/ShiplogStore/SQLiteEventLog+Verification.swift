@@ -85,9 +85,19 @@ extension SQLiteEventLog {
             let stored: Data = row[7]
             let raw: Data = row[12]
             let checked = HashChain.Row(
-                sequence: row[0], eventID: row[1], type: row[2], service: row[3], environment: row[4], timeNs: row[5],
-                canonical: row[6], hash: Array(stored), chain: row[8], receivedNs: row[9], format: row[10],
-                contentDigest: row[11], raw: Array(raw)
+                sequence: row[0],
+                eventID: row[1],
+                type: row[2],
+                service: row[3],
+                environment: row[4],
+                timeNs: row[5],
+                canonical: row[6],
+                hash: Array(stored),
+                chain: row[8],
+                receivedNs: row[9],
+                format: row[10],
+                contentDigest: row[11],
+                raw: Array(raw)
             )
             if let reason = walk.check(checked) {
                 report.brokenSequence = checked.sequence

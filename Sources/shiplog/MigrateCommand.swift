@@ -76,7 +76,9 @@ struct Migrate: AsyncParsableCommand {
         }
         let head = try await destination.headHash() ?? "none"
         guard head == sourceHead else {
-            throw CLIError("the copy's head hash \(head) is not the source's \(sourceHead): the source was written to during the copy, or a row differs")
+            throw CLIError(
+                "the copy's head hash \(head) is not the source's \(sourceHead): the source was written to during the copy, or a row differs"
+            )
         }
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         print("migrated \(copied) events from \(source.location) to \(destination.location) in \(seconds) s; head hash \(head) (the same)")

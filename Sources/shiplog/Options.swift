@@ -67,7 +67,12 @@ struct LogOptions: ParsableArguments {
 
 /// Opens an SQLite file or, for a `postgres://` URL, a PostgreSQL database (whose schema is
 /// created or migrated on first use).
-func openEventDatabase(_ location: String, mustExist: Bool = false, snapshotPath: String? = nil, listen: Bool = false) async throws
+func openEventDatabase(
+    _ location: String,
+    mustExist: Bool = false,
+    snapshotPath: String? = nil,
+    listen: Bool = false
+) async throws
     -> any EventDatabase
 {
     guard PostgresURL.isPostgres(location) else {

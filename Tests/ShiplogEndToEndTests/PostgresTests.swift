@@ -84,7 +84,10 @@ import Testing
 
         // Every acknowledged event is stored, once; the sequence has no gap; the chain verifies.
         let stored = Set(try TestPostgres.psql(db, "SELECT event_id FROM events").output.split(separator: "\n").map(String.init))
-        #expect(Set(acknowledged).subtracting(stored).isEmpty, "acknowledged but missing: \(Set(acknowledged).subtracting(stored).sorted().prefix(5))")
+        #expect(
+            Set(acknowledged).subtracting(stored).isEmpty,
+            "acknowledged but missing: \(Set(acknowledged).subtracting(stored).sorted().prefix(5))"
+        )
         #expect(try TestPostgres.psql(db, "SELECT count(*) = max(seq) AND min(seq) = 1 FROM events").output == "t")
         #expect(try TestPostgres.psql(db, "SELECT count(*) = count(DISTINCT event_id) FROM events").output == "t")
         let verified = try shiplog(["verify", "--db", db])
