@@ -23,7 +23,7 @@ extension PostgresEventLog {
                 try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.verificationLock))", logger: self.logger)
                 return report
             } catch {
-                try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.verificationLock))", logger: self.logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.verificationLock))", logger: self.logger)
                 throw self.explaining(error)
             }
         }

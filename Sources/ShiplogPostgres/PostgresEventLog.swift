@@ -41,7 +41,8 @@ public final class PostgresEventLog: EventDatabase {
     ) async throws -> PostgresEventLog {
         let log = try PostgresEventLog(url: url, snapshotPath: snapshotPath, timeout: timeout, logger: logger)
         do {
-            try await log.bounded("connecting") {
+            // Start-up is not a request: give a busy server longer than one operation gets.
+            try await log.bounded("connecting", within: max(timeout, .seconds(30))) {
                 try await log.client.withConnection { connection in
                     try await PostgresSchema.migrate(connection, location: url.description, logger: logger)
                 }
@@ -316,8 +317,12 @@ public final class PostgresEventLog: EventDatabase {
 
     /// Runs one database operation within `timeout`; a lost or unreachable server, or no
     /// answer in time, becomes `StoreError.databaseUnavailable` (a 503 for requests).
-    func bounded<T: Sendable>(_ what: String, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let timeout = self.timeout
+    func bounded<T: Sendable>(
+        _ what: String,
+        within limit: Duration? = nil,
+        _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let timeout = limit ?? self.timeout
         do {
             return try await withThrowingTaskGroup(of: T.self) { group in
                 group.addTask { try await operation() }

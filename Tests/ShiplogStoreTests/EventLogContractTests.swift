@@ -18,7 +18,8 @@ struct Backend: Sendable, CustomTestStringConvertible {
         Backend(name: "SQLite") { try SQLiteEventLog(path: $0 + "/contract.db") },
         Backend(name: "PostgreSQL") { _ in
             let url = try await offThread { try TestPostgres.freshDatabase() }
-            return try await PostgresEventLog.open(try PostgresURL(url), listen: false)
+            // Generous: the whole suite starts at once on two cores.
+            return try await PostgresEventLog.open(try PostgresURL(url), timeout: .seconds(120), listen: false)
         },
     ]
 }
