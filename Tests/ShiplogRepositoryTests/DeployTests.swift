@@ -96,6 +96,104 @@ import Testing
         #expect(read?["name"] == .string("shiplog-read-token") && read?["optional"] == .bool(true))
     }
 
+    /// `production-ha`: three replicas on PostgreSQL that survive a drain, a rollout and a node.
+    @Test func productionHARunsThreeReplicasOnOneDatabase() throws {
+        let (file, documents) = try render("production-ha")
+        let validate = try runTool(["python3", "-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.37.0", file])
+        #expect(validate.status == 0 && !validate.stdout.contains("ERROR") && !validate.stdout.contains("FAIL"), "\(validate.stdout)")
+        for kind in ["deployment", "poddisruptionbudget", "service", "configmap"] {
+            #expect(validate.stdout.contains("passed for resource \(kind)/shiplog"), "\(kind): \(validate.stdout)")
+        }
+        for d in documents where d["kind"] != .string("Namespace") {
+            #expect(d["metadata"]?["namespace"] == .string("shiplog-production"), "\(d["kind"]?.stringValue ?? "?")")
+        }
+        #expect(!documents.contains { $0["kind"] == .string("StatefulSet") }, "no SQLite writer")
+
+        let deployment = try resource(documents, kind: "Deployment")
+        let spec = try #require(deployment["spec"])
+        #expect(spec["replicas"]?.intValue == 3)
+        #expect(spec["strategy"]?["rollingUpdate"]?["maxUnavailable"]?.intValue == 0, "a rollout keeps every replica until its successor is ready")
+        let podLabels = spec["template"]?["metadata"]?["labels"]
+        func selects(_ selector: JSONValue?) -> Bool {
+            let pairs = selector?["matchLabels"]?.objectMembers ?? []
+            return !pairs.isEmpty && pairs.allSatisfy { podLabels?[$0.0] == $0.1 }
+        }
+        #expect(selects(spec["selector"]))
+        let budget = try resource(documents, kind: "PodDisruptionBudget")
+        #expect(budget["spec"]?["minAvailable"]?.intValue == 2)
+        #expect(selects(budget["spec"]?["selector"]), "the PodDisruptionBudget covers the replicas")
+        let service = try resource(documents, kind: "Service")
+        #expect(selects(.object([("matchLabels", service["spec"]?["selector"] ?? .null)])), "the Service routes to the replicas")
+
+        let pod = try #require(spec["template"]?["spec"])
+        let spread = pod["topologySpreadConstraints"]?.arrayValue ?? []
+        #expect(
+            spread.contains {
+                $0["topologyKey"] == .string("kubernetes.io/hostname") && $0["whenUnsatisfiable"] == .string("DoNotSchedule")
+                    && selects($0["labelSelector"])
+            },
+            "one replica per node"
+        )
+        #expect(spread.contains { $0["topologyKey"] == .string("topology.kubernetes.io/zone") && selects($0["labelSelector"]) })
+        #expect(pod["securityContext"]?["runAsNonRoot"] == .bool(true))
+
+        let container = try #require(pod["containers"]?.arrayValue?.first)
+        #expect(container["securityContext"]?["readOnlyRootFilesystem"] == .bool(true))
+        #expect(container["readinessProbe"]?["httpGet"]?["path"] == .string("/readyz"))
+        #expect(container["livenessProbe"]?["httpGet"]?["path"] == .string("/healthz"))
+        #expect(container["image"]?.stringValue?.contains("@sha256:") == true, "production pins a digest")
+        let env = container["env"]?.arrayValue ?? []
+        let url = env.first { $0["name"] == .string("SHIPLOG_DB") }?["valueFrom"]?["secretKeyRef"]
+        let cluster = try resource(documents, kind: "Cluster")
+        #expect(cluster["apiVersion"] == .string("postgresql.cnpg.io/v1"))
+        #expect(cluster["spec"]?["instances"]?.intValue == 3)
+        #expect(cluster["spec"]?["postgresql"]?["synchronous"]?["number"]?.intValue == 1, "a commit waits for a standby")
+        let clusterName = try #require(cluster["metadata"]?["name"]?.stringValue)
+        #expect(
+            url?["name"] == .string("\(clusterName)-app") && url?["key"] == .string("uri"),
+            "the URL from the operator's Secret: \(String(describing: url))"
+        )
+        let token = env.first { $0["name"] == .string("SHIPLOG_WRITE_TOKEN") }?["valueFrom"]?["secretKeyRef"]
+        #expect(token?["name"] == .string("shiplog-write-token"))
+
+        // The snapshot file lives on a volume of the pod's own.
+        let args = container["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let snapshot = try #require(args.first { $0.hasPrefix("--snapshot-file=") }?.dropFirst("--snapshot-file=".count))
+        let mounts = container["volumeMounts"]?.arrayValue ?? []
+        let mount = try #require(mounts.first { snapshot.hasPrefix(($0["mountPath"]?.stringValue ?? "\u{0}") + "/") }, "\(snapshot) is on a mount")
+        let volume = pod["volumes"]?.arrayValue?.first { $0["name"] == mount["name"] }
+        #expect(volume?["emptyDir"] != nil)
+
+        let monitor = try resource(documents, kind: "ServiceMonitor")
+        for (key, value) in monitor["spec"]?["selector"]?["matchLabels"]?.objectMembers ?? [] {
+            #expect(service["metadata"]?["labels"]?[key] == value, "every replica is scraped through the Service's endpoints")
+        }
+    }
+
+    /// The Deployment's own arguments, with its ConfigMap, start a replica on a real
+    /// PostgreSQL database (loopback instead of 0.0.0.0:8080, a scratch snapshot path).
+    @Test func productionHAArgumentsStartAReplica() async throws {
+        let documents = try render("production-ha").documents
+        let data = Dictionary(uniqueKeysWithValues: try resource(documents, kind: "ConfigMap")["data"]?.objectMembers ?? [])
+        let container = try #require(try resource(documents, kind: "Deployment")["spec"]?["template"]?["spec"]?["containers"]?.arrayValue?.first)
+        var args = container["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        args = args.filter { !$0.hasPrefix("--host=") && !$0.hasPrefix("--port=") }.map { arg in
+            var arg = arg
+            for (key, value) in data { arg = arg.replacingOccurrences(of: "$(\(key))", with: value.stringValue ?? "") }
+            return arg.hasPrefix("--snapshot-file=") ? "--snapshot-file=\(dir.path("snapshot"))" : arg
+        }
+        #expect(!args.contains { $0.contains("$(") }, "every variable is in the ConfigMap: \(args)")
+        let db = try TestPostgres.freshDatabase()
+        let server = try ServerProcess(db: db, arguments: args)
+        #expect(try await http("GET", server.baseURL + "/readyz").status == 200)
+        let event = #"{"id":"ha-1","type":"deployment.succeeded","service":"checkout","environment":"production","version":"1.0"}"#
+        #expect(try await http("POST", server.baseURL + "/api/v1/events", body: event).status == 201)
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_deployments_total{service="checkout",environment="production"} 1"#), "\(metrics.prefix(400))")
+        #expect(server.stop() == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.path("snapshot")), "a replica keeps its snapshot on shutdown")
+    }
+
     @Test func thePrometheusRuleIsAlerts() throws {
         let alerts = try ["Alerts/shiplog.rules.yaml", "Alerts/shiplog.alerts.yaml"].flatMap {
             try yamlDocuments(path($0)).first?["groups"]?.arrayValue ?? []
