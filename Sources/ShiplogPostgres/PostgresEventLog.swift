@@ -22,6 +22,9 @@ public final class PostgresEventLog: EventDatabase {
     let clock = StampClock()
     /// How long one database operation may take before the request answers 503.
     let timeout: Duration
+    /// Set when the last operation found the server away: the next ones wait one second, not
+    /// `timeout`, so that requests answer 503 at once during an outage. Cleared by a success.
+    private let unreachable = Mutex(false)
     /// Where this replica keeps its projection snapshot; nil keeps none.
     let snapshotPath: String?
     private let running: Task<Void, Never>
@@ -316,25 +319,39 @@ public final class PostgresEventLog: EventDatabase {
     // MARK: Errors
 
     /// Runs one database operation within `timeout`; a lost or unreachable server, or no
-    /// answer in time, becomes `StoreError.databaseUnavailable` (a 503 for requests).
+    /// answer in time, becomes `StoreError.databaseUnavailable` (a 503 for requests). The
+    /// answer comes at the deadline even when the operation does not heed cancellation (a
+    /// pool waiting for a server that is away): it is cancelled and left to finish alone.
     func bounded<T: Sendable>(
         _ what: String,
         within limit: Duration? = nil,
         _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let timeout = limit ?? self.timeout
+        let timeout = limit ?? (unreachable.withLock { $0 } ? min(self.timeout, .seconds(1)) : self.timeout)
+        let race = Race<T>()
         do {
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await operation() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw StoreError.databaseUnavailable(location: "", reason: "no answer within \(timeout) while \(what)")
+            let value = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    race.wait(continuation)
+                    race.track([
+                        Task {
+                            do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+                        },
+                        Task {
+                            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                            race.finish(.failure(StoreError.databaseUnavailable(location: "", reason: "no answer within \(timeout) while \(what)")))
+                        },
+                    ])
                 }
-                defer { group.cancelAll() }
-                return try await group.next()!
+            } onCancel: {
+                race.finish(.failure(CancellationError()))
             }
+            unreachable.withLock { $0 = false }
+            return value
         } catch {
-            throw explaining(error)
+            let explained = explaining(error)
+            if case StoreError.databaseUnavailable = explained { unreachable.withLock { $0 = true } }
+            throw explained
         }
     }
 
@@ -423,5 +440,43 @@ actor AppendQueue {
             for (waiting, outcome) in zip(group, outcomes) { waiting.continuation.resume(returning: outcome) }
         }
         writing = false
+    }
+}
+
+/// An operation and its deadline: whichever ends first answers the caller, once, and the
+/// other is cancelled.
+private final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var finished: Result<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { s -> Result<T, any Error>? in
+            if s.finished == nil { s.continuation = continuation }
+            return s.finished
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func track(_ tasks: [Task<Void, Never>]) {
+        let done = state.withLock { s in
+            s.tasks = tasks
+            return s.finished != nil
+        }
+        if done { for task in tasks { task.cancel() } }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, tasks) = state.withLock { s -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard s.finished == nil else { return (nil, []) }
+            s.finished = result
+            defer { s.continuation = nil }
+            return (s.continuation, s.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: result)
     }
 }

@@ -107,6 +107,102 @@ import Testing
         }
     }
 
+    /// The clients' view of a load: acknowledged ids, and the answers that were not 2xx.
+    actor Outcomes {
+        var acknowledged: [String] = []
+        var refusals: [HTTPResult] = []
+        var failedRequests = 0
+        var running = true
+        func ack(_ id: String) { acknowledged.append(id) }
+        func refuse(_ r: HTTPResult) { if refusals.count < 1000 { refusals.append(r) } }
+        func fail() { failedRequests += 1 }
+        func stop() { running = false }
+    }
+
+    /// PostgreSQL itself stops twice mid-load (a fast shutdown, then a crash-like immediate
+    /// one) and comes back: the replicas answer 503 while it is away, turn unready and stay
+    /// alive, and recover without a restart; nothing acknowledged is lost.
+    @Test(.timeLimit(.minutes(5)))
+    func theDatabaseRestartsMidLoad() async throws {
+        let postgres = try await offThread { try PrivatePostgres() }
+        let db = postgres.url
+        let replicas = try await offThread { try (0..<2).map { _ in try ServerProcess(db: db) } }
+        let outcomes = Outcomes()
+        let clients = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for client in 0..<4 {
+                    group.addTask {
+                        var i = 0
+                        while await outcomes.running {
+                            let id = "pg-\(client)-\(i)"
+                            let url = replicas[(client + i) % replicas.count].baseURL
+                            do {
+                                let r = try await http("POST", url + "/api/v1/events", body: event(id, i))
+                                if r.status == 201 || r.status == 200 { await outcomes.ack(id) } else { await outcomes.refuse(r) }
+                            } catch {
+                                await outcomes.fail()
+                            }
+                            i += 1
+                        }
+                    }
+                }
+            }
+        }
+        func acknowledgedCount() async -> Int { await outcomes.acknowledged.count }
+        func progresses(within seconds: Double) async throws -> Bool {
+            let before = await acknowledgedCount()
+            return try await eventually(within: seconds) { await acknowledgedCount() > before + 20 }
+        }
+        #expect(try await progresses(within: 30), "the load is recorded")
+
+        for immediately in [false, true] {
+            try await offThread { postgres.stop(immediately: immediately) }
+            for server in replicas {
+                let ready = try await http("GET", server.baseURL + "/readyz")
+                #expect(ready.status == 503, "unready while the database is away: \(ready.text)")
+                #expect(try await http("GET", server.baseURL + "/healthz").status == 200, "alive while the database is away")
+                let refused = try await http("POST", server.baseURL + "/api/v1/events", body: event("while-down-\(immediately)", 0))
+                #expect(refused.status == 503, "\(refused.status) \(refused.text)")
+                #expect(refused.headers["retry-after"] == "5")
+                #expect(refused.body["error"]?.stringValue?.contains("database") == true, "\(refused.text)")
+            }
+            try await offThread { try postgres.start() }
+            // The pool reconnects by itself: the same processes record again.
+            #expect(try await progresses(within: 60), "recording resumes after the database is back (immediate stop: \(immediately))")
+            for server in replicas {
+                #expect(try await http("GET", server.baseURL + "/readyz").status == 200)
+            }
+        }
+        await outcomes.stop()
+        await clients.value
+        for server in replicas { #expect(server.process.isRunning, "no replica restarted: \(server.stderr.suffix(500))") }
+
+        let acknowledged = await outcomes.acknowledged
+        let refusals = await outcomes.refusals
+        #expect(refusals.allSatisfy { $0.status == 503 }, "only 503s while the database was away: \(Set(refusals.map(\.status)))")
+        #expect(!refusals.isEmpty, "some requests came while the database was away")
+        let stored = Set(try TestPostgres.psql(db, "SELECT event_id FROM events").output.split(separator: "\n").map(String.init))
+        let lost = Set(acknowledged).subtracting(stored)
+        #expect(lost.isEmpty, "acknowledged but missing: \(lost.sorted().prefix(5))")
+        #expect(!stored.contains("while-down-false") && !stored.contains("while-down-true"), "a 503 wrote nothing")
+        #expect(
+            try TestPostgres.psql(db, "SELECT count(*) = max(seq) AND min(seq) = 1 AND count(*) = count(DISTINCT event_id) FROM events").output == "t"
+        )
+        let verified = try shiplog(["verify", "--db", db])
+        #expect(verified.status == 0, "\(verified.stderr)")
+
+        // Both replicas follow the log again (LISTEN re-established, or polling) and agree.
+        let fresh = try await offThread { try ServerProcess(db: db, arguments: ["--snapshot-every", "0"]) }
+        let replayed = try await http("GET", fresh.baseURL + "/metrics").text.doraPart.withoutPending
+        for server in replicas {
+            let same = try await eventually(within: 20) {
+                try await http("GET", server.baseURL + "/metrics").text.doraPart.withoutPending == replayed
+            }
+            #expect(same, "a replica differs from a replay after the restarts")
+        }
+        withExtendedLifetime(postgres) {}
+    }
+
     @Test func psqlCannotChangeRowsAndASuperusersTamperingIsFound() async throws {
         let db = try await offThread { try TestPostgres.freshDatabase() }
         let recorded = try shiplog(["events", "import", "--db", db, "-"], stdin: ndjson(5, prefix: "t"))
