@@ -69,7 +69,7 @@ extension PostgresEventLog {
                 try await self.client.withTransaction(logger: self.logger) { tx in
                     var all = WrittenGroup()
                     for submission in submissions {
-                        let written = try await Self.write([submission], clock: self.clock, on: tx, logger: self.logger)
+                        let written = try await Self.write([submission], clock: self.clock, writer: self.writer, on: tx, logger: self.logger)
                         if case .failure(let error) = written.outcomes[0] { throw error }
                         all.outcomes += written.outcomes
                         all.created += written.created

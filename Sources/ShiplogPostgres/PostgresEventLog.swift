@@ -25,6 +25,10 @@ public final class PostgresEventLog: EventDatabase {
     /// Set when the last operation found the server away: the next ones wait one second, not
     /// `timeout`, so that requests answer 503 at once during an outage. Cleared by a success.
     private let unreachable = Mutex(false)
+    /// Names this log's commits in their notifications, so that it skips its own.
+    let writer = UUID().uuidString
+    /// The head after this replica's last append, for the one-statement append.
+    private let knownHead = Mutex(KnownHead())
     /// Where this replica keeps its projection snapshot; nil keeps none.
     let snapshotPath: String?
     private let running: Task<Void, Never>
@@ -105,26 +109,69 @@ public final class PostgresEventLog: EventDatabase {
         var outcomes: [Result<[AppendOutcome], any Error>] = []
         var created: [StoredEvent] = []
         var committedThrough: Int64 = 0
+        /// The chain's head after the group.
+        var head = ChainHead(sequence: 0, hash: [], stampNs: 0)
     }
 
     /// Writes a group of submissions in one transaction; each fails or succeeds on its own.
+    ///
+    /// The usual case is one statement: the rows numbered and hashed after the head this
+    /// replica last wrote or read, inserted only if `chain_head` still holds that head (a
+    /// compare-and-set in the statement that moves it). When another replica moved the head,
+    /// or an id is already taken (a retry), the group is written again in a transaction that
+    /// locks the head and looks the ids up; after such a miss, the next groups take that
+    /// path for a second, as they would keep missing while other replicas write.
     func writeGroup(_ submissions: [[PreparedEvent]]) async -> [Result<[AppendOutcome], any Error>] {
         do {
-            let written = try await bounded("appending") {
-                try await self.client.withTransaction(logger: self.logger) { tx in
-                    try await Self.write(submissions, clock: self.clock, on: tx, logger: self.logger)
+            let written: WrittenGroup
+            if let head = knownHead.withLock({ $0.usable(at: .now) }),
+                let fast = try await bounded("appending", { try await self.writeIfHeadIs(head, submissions) })
+            {
+                written = fast
+            } else {
+                written = try await bounded("appending") {
+                    try await self.client.withTransaction(logger: self.logger) { tx in
+                        try await Self.write(submissions, clock: self.clock, writer: self.writer, on: tx, logger: self.logger)
+                    }
                 }
+                knownHead.withLock { $0.head = written.head }
             }
             recent.append(written.created)
             committed.publish(written.committedThrough)
             return written.outcomes
         } catch {
+            knownHead.withLock { $0.head = nil }
             return submissions.map { _ in .failure(error) }
         }
     }
 
+    /// The group written in one statement if the chain's head is still `head`; nil when it
+    /// moved or an id is taken (the caller then writes it under the lock).
+    func writeIfHeadIs(_ head: ChainHead, _ submissions: [[PreparedEvent]]) async throws -> WrittenGroup? {
+        let (written, rows) = Self.plan(submissions, after: head, taken: [:], clock: clock)
+        guard !rows.isEmpty else { return written }
+        do {
+            let moved = try await client.query(Self.insertIfHead(is: head, becomes: written.head, rows, writer: writer), logger: logger)
+            var applied = false
+            for try await _ in moved { applied = true }
+            knownHead.withLock { $0 = applied ? KnownHead(head: written.head) : KnownHead(head: nil, lockedUntil: .now + .seconds(1)) }
+            return applied ? written : nil
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            return nil
+        }
+    }
+
+    /// The head this replica last wrote or read, for the one-statement append.
+    struct KnownHead: Sendable {
+        var head: ChainHead?
+        /// Until then, appends lock the head (other replicas have been writing).
+        var lockedUntil: ContinuousClock.Instant = .now
+
+        func usable(at now: ContinuousClock.Instant) -> ChainHead? { now >= lockedUntil ? head : nil }
+    }
+
     /// The newest row's sequence and hash, and the latest time stamped onto an event.
-    struct ChainHead {
+    struct ChainHead: Sendable {
         var sequence: Int64
         var hash: [UInt8]
         var stampNs: Int64
@@ -136,11 +183,30 @@ public final class PostgresEventLog: EventDatabase {
     static func write(
         _ submissions: [[PreparedEvent]],
         clock: StampClock,
+        writer: String,
         on tx: PostgresConnection,
         logger: Logger
     ) async throws -> WrittenGroup {
-        var head = try await lockHead(tx, logger: logger)
-        var taken = try await takenIDs(Array(Set(submissions.lazy.flatMap { $0.map(\.id) })), on: tx, logger: logger)
+        let head = try await lockHead(tx, logger: logger)
+        let taken = try await takenIDs(Array(Set(submissions.lazy.flatMap { $0.map(\.id) })), on: tx, logger: logger)
+        let (written, rows) = plan(submissions, after: head, taken: taken, clock: clock)
+        if !rows.isEmpty {
+            try await insert(rows, on: tx, logger: logger)
+            try await moveHead(to: written.head, writer: writer, on: tx, logger: logger)
+        }
+        return written
+    }
+
+    /// Numbers and hashes a group's new rows after `head`: an outcome per submission (a
+    /// submission that reuses a taken id with other content fails alone), and the rows.
+    static func plan(
+        _ submissions: [[PreparedEvent]],
+        after start: ChainHead,
+        taken known: [String: (sequence: Int64, digest: String)],
+        clock: StampClock
+    ) -> (WrittenGroup, RowColumns) {
+        var head = start
+        var taken = known
         var written = WrittenGroup()
         var rows = RowColumns()
         for submission in submissions {
@@ -182,12 +248,9 @@ public final class PostgresEventLog: EventDatabase {
             written.created += created
             written.outcomes.append(.success(outcomes))
         }
-        if !rows.isEmpty {
-            try await insert(rows, on: tx, logger: logger)
-            try await moveHead(to: head, on: tx, logger: logger)
-        }
         written.committedThrough = head.sequence
-        return written
+        written.head = head
+        return (written, rows)
     }
 
     static func lockHead(_ tx: PostgresConnection, logger: Logger) async throws -> ChainHead {
@@ -278,15 +341,42 @@ public final class PostgresEventLog: EventDatabase {
     }
 
     /// Records the new head and announces it; the notification is delivered on COMMIT.
-    static func moveHead(to head: ChainHead, on tx: PostgresConnection, logger: Logger) async throws {
+    static func moveHead(to head: ChainHead, writer: String, on tx: PostgresConnection, logger: Logger) async throws {
         let hash = ByteBuffer(bytes: head.hash)
         try await tx.query(
             """
             WITH moved AS (UPDATE chain_head SET seq = \(head.sequence), hash = \(hash), stamp_ns = \(head.stampNs) RETURNING seq)
-            SELECT pg_notify('shiplog_events', seq::text) FROM moved
+            SELECT pg_notify('shiplog_events', seq::text || ':' || \(writer)) FROM moved
             """,
             logger: logger
         )
+    }
+
+    /// One statement that moves the head from `old` to `new` only if it is still `old`, inserts
+    /// the rows only if it moved, and announces them; it returns a row when it wrote. A taken
+    /// id fails it with a unique violation, and nothing is written.
+    static func insertIfHead(is old: ChainHead, becomes new: ChainHead, _ rows: RowColumns, writer: String) -> PostgresQuery {
+        let chain = [Int16](repeating: Int16(HashChain.current), count: rows.count)
+        let oldHash = ByteBuffer(bytes: old.hash)
+        let newHash = ByteBuffer(bytes: new.hash)
+        return """
+            WITH moved AS (
+                UPDATE chain_head SET seq = \(new.sequence), hash = \(newHash), stamp_ns = \(new.stampNs)
+                WHERE seq = \(old.sequence) AND hash = \(oldHash)
+                RETURNING seq
+            ), inserted AS (
+                INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns, format, content_digest, event, raw, hash, chain)
+                SELECT s, i, t, sv, NULLIF(e, ''), tn, rn, f, d, ev, r, h, c
+                FROM unnest(\(rows.sequence)::bigint[], \(rows.id)::text[], \(rows.type)::text[], \(rows.service)::text[],
+                            \(rows.environment)::text[], \(rows.timeNs)::bigint[], \(rows.receivedNs)::bigint[], \(rows.format)::text[],
+                            \(rows.contentDigest)::text[], \(rows.event)::text[], \(rows.raw)::bytea[], \(rows.hash)::bytea[],
+                            \(chain)::smallint[])
+                     AS u(s, i, t, sv, e, tn, rn, f, d, ev, r, h, c)
+                WHERE EXISTS (SELECT 1 FROM moved)
+                RETURNING 1
+            )
+            SELECT pg_notify('shiplog_events', seq::text || ':' || \(writer)) FROM moved
+            """
     }
 
     // MARK: Following other replicas
@@ -295,13 +385,17 @@ public final class PostgresEventLog: EventDatabase {
     /// the projection then reads the new rows at once. Reconnects after a lost connection;
     /// the projection's polling covers the time in between.
     private func startListening() {
-        let task = Task { [client, committed, logger] in
+        let task = Task { [client, committed, logger, writer] in
             while !Task.isCancelled {
                 do {
                     try await client.withConnection { connection in
                         try await connection.listen(on: "shiplog_events") { notifications in
                             for try await notification in notifications {
-                                if let sequence = Int64(notification.payload) { committed.publish(sequence) }
+                                // "sequence:writer". This replica's own commits are
+                                // published by the append itself, once its rows are cached.
+                                let parts = notification.payload.split(separator: ":", maxSplits: 1)
+                                if parts.count == 2, parts[1] == writer { continue }
+                                if let first = parts.first, let sequence = Int64(first) { committed.publish(sequence) }
                             }
                         }
                     }

@@ -111,6 +111,9 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         }
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 16
+        // An append is acknowledged after its COMMIT: it must be durable then, whatever the
+        // database's or role's default (a one-statement append has no transaction to set it in).
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         return configuration
     }
 }

@@ -133,12 +133,17 @@ import Testing
                 for client in 0..<4 {
                     group.addTask {
                         var i = 0
-                        while await outcomes.running {
+                        while await outcomes.running, !Task.isCancelled {
                             let id = "pg-\(client)-\(i)"
                             let url = replicas[(client + i) % replicas.count].baseURL
                             do {
                                 let r = try await http("POST", url + "/api/v1/events", body: event(id, i))
-                                if r.status == 201 || r.status == 200 { await outcomes.ack(id) } else { await outcomes.refuse(r) }
+                                if r.status == 201 || r.status == 200 {
+                                    await outcomes.ack(id)
+                                } else {
+                                    await outcomes.refuse(r)
+                                    try? await Task.sleep(for: .milliseconds(50))
+                                }
                             } catch {
                                 await outcomes.fail()
                             }
@@ -147,6 +152,11 @@ import Testing
                     }
                 }
             }
+        }
+        // Whatever happens below, the clients stop and no replica outlives the test.
+        defer {
+            clients.cancel()
+            for server in replicas where server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) }
         }
         func acknowledgedCount() async -> Int { await outcomes.acknowledged.count }
         func progresses(within seconds: Double) async throws -> Bool {
@@ -181,6 +191,7 @@ import Testing
         let refusals = await outcomes.refusals
         #expect(refusals.allSatisfy { $0.status == 503 }, "only 503s while the database was away: \(Set(refusals.map(\.status)))")
         #expect(!refusals.isEmpty, "some requests came while the database was away")
+        #expect(await outcomes.failedRequests == 0, "every request was answered, none timed out or was cut")
         let stored = Set(try TestPostgres.psql(db, "SELECT event_id FROM events").output.split(separator: "\n").map(String.init))
         let lost = Set(acknowledged).subtracting(stored)
         #expect(lost.isEmpty, "acknowledged but missing: \(lost.sorted().prefix(5))")
