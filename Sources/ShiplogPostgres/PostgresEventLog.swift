@@ -28,7 +28,7 @@ public final class PostgresEventLog: EventDatabase {
     /// Names this log's commits in their notifications, so that it skips its own.
     let writer = UUID().uuidString
     /// The head after this replica's last append, for the one-statement append.
-    private let knownHead = Mutex(KnownHead())
+    private let knownHead = Mutex<ChainHead?>(nil)
     /// Where this replica keeps its projection snapshot; nil keeps none.
     let snapshotPath: String?
     private let running: Task<Void, Never>
@@ -118,56 +118,87 @@ public final class PostgresEventLog: EventDatabase {
     /// The usual case is one statement: the rows numbered and hashed after the head this
     /// replica last wrote or read, inserted only if `chain_head` still holds that head (a
     /// compare-and-set in the statement that moves it). When another replica moved the head,
-    /// or an id is already taken (a retry), the group is written again in a transaction that
-    /// locks the head and looks the ids up; after such a miss, the next groups take that
-    /// path for a second, as they would keep missing while other replicas write.
+    /// or an id is already taken (a retry), the head and the group's ids are read again
+    /// (without a lock) and the statement retried; after `attempts` misses in a row, the group
+    /// is written in a transaction that locks the head, which always succeeds.
     func writeGroup(_ submissions: [[PreparedEvent]]) async -> [Result<[AppendOutcome], any Error>] {
         do {
             let written: WrittenGroup
-            if let head = knownHead.withLock({ $0.usable(at: .now) }),
-                let fast = try await bounded("appending", { try await self.writeIfHeadIs(head, submissions) })
-            {
-                written = fast
+            if let once = try await writeInOneStatement(submissions) {
+                written = once
             } else {
                 written = try await bounded("appending") {
                     try await self.client.withTransaction(logger: self.logger) { tx in
                         try await Self.write(submissions, clock: self.clock, writer: self.writer, on: tx, logger: self.logger)
                     }
                 }
-                knownHead.withLock { $0.head = written.head }
             }
+            knownHead.withLock { $0 = written.head }
             recent.append(written.created)
             committed.publish(written.committedThrough)
             return written.outcomes
         } catch {
-            knownHead.withLock { $0.head = nil }
+            knownHead.withLock { $0 = nil }
             return submissions.map { _ in .failure(error) }
         }
     }
 
+    /// The group written by the one-statement append, from the head this replica knows or
+    /// from the head read again after a miss; nil after `attempts` misses.
+    func writeInOneStatement(_ submissions: [[PreparedEvent]]) async throws -> WrittenGroup? {
+        var known = knownHead.withLock { $0 }.map { (head: $0, taken: [String: (sequence: Int64, digest: String)]()) }
+        for _ in 0..<Self.attempts {
+            let (head, taken) =
+                if let known { known } else { try await bounded("reading the chain head") { try await self.headAndTaken(submissions) } }
+            if let written = try await bounded("appending", { try await self.write(submissions, ifHeadIs: head, taken: taken) }) {
+                return written
+            }
+            known = nil
+        }
+        return nil
+    }
+
+    /// How many one-statement tries a group gets before it locks the head.
+    static let attempts = 4
+
+    /// The chain's head and which of the group's ids are taken, read in one statement (one
+    /// snapshot: a row is only ever added together with a move of the head).
+    func headAndTaken(_ submissions: [[PreparedEvent]]) async throws -> (ChainHead, [String: (sequence: Int64, digest: String)]) {
+        let ids = Array(Set(submissions.lazy.flatMap { $0.map(\.id) }))
+        let rows = try await client.query(
+            """
+            SELECT h.seq, h.hash, h.stamp_ns, e.event_id, e.seq, e.content_digest
+            FROM chain_head h LEFT JOIN events e ON e.event_id = ANY(\(ids))
+            """,
+            logger: logger
+        )
+        var head: ChainHead?
+        var taken: [String: (sequence: Int64, digest: String)] = [:]
+        for try await (sequence, hash, stamp, id, row, digest) in rows.decode((Int64, ByteBuffer, Int64, String?, Int64?, String?).self) {
+            head = ChainHead(sequence: sequence, hash: Array(buffer: hash), stampNs: stamp)
+            if let id, let row, let digest { taken[id] = (row, digest) }
+        }
+        guard let head else { throw StoreError.corruptRow(sequence: 0, reason: "the chain_head table is empty") }
+        return (head, taken)
+    }
+
     /// The group written in one statement if the chain's head is still `head`; nil when it
-    /// moved or an id is taken (the caller then writes it under the lock).
-    func writeIfHeadIs(_ head: ChainHead, _ submissions: [[PreparedEvent]]) async throws -> WrittenGroup? {
-        let (written, rows) = Self.plan(submissions, after: head, taken: [:], clock: clock)
+    /// moved, or when an id not in `taken` is taken after all.
+    func write(
+        _ submissions: [[PreparedEvent]],
+        ifHeadIs head: ChainHead,
+        taken: [String: (sequence: Int64, digest: String)]
+    ) async throws -> WrittenGroup? {
+        let (written, rows) = Self.plan(submissions, after: head, taken: taken, clock: clock)
         guard !rows.isEmpty else { return written }
         do {
             let moved = try await client.query(Self.insertIfHead(is: head, becomes: written.head, rows, writer: writer), logger: logger)
             var applied = false
             for try await _ in moved { applied = true }
-            knownHead.withLock { $0 = applied ? KnownHead(head: written.head) : KnownHead(head: nil, lockedUntil: .now + .seconds(1)) }
             return applied ? written : nil
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             return nil
         }
-    }
-
-    /// The head this replica last wrote or read, for the one-statement append.
-    struct KnownHead: Sendable {
-        var head: ChainHead?
-        /// Until then, appends lock the head (other replicas have been writing).
-        var lockedUntil: ContinuousClock.Instant = .now
-
-        func usable(at now: ContinuousClock.Instant) -> ChainHead? { now >= lockedUntil ? head : nil }
     }
 
     /// The newest row's sequence and hash, and the latest time stamped onto an event.

@@ -11,12 +11,14 @@
 #   3. /metrics scrape latency on a replica at N events (wrk, 1 connection), and its start-up
 #      from its snapshot file (to /readyz answering 200), RUNS times.
 # Usage: RUNS=3 N=1000000 scripts/bench/postgres.sh   (after swift build -c release)
+#        PARTS="1" runs only the first part (default "1 2 3").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-$PWD/.build/release/shiplog}
 RUNS=${RUNS:-3}
 N=${N:-1000000}
 DURATION=${DURATION:-10s}
+PARTS=${PARTS:-1 2 3}
 W=$(mktemp -d /tmp/shiplog-pgbench.XXXXXX)
 chmod 755 "$W"
 eval "$(bash scripts/postgres-cluster.sh start)"
@@ -59,6 +61,9 @@ cat > "$W/insert.sql" <<'EOF'
 INSERT INTO events (event_id, body) VALUES ('pgbench-' || :r, '{"type":"deployment.succeeded","service":"svc-1","environment":"production","version":"1.0"}');
 EOF
 
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+if part 1; then
 echo "== 1. durable single-event POSTs vs pgbench ($RUNS rounds, $DURATION each)"
 for r in $(seq "$RUNS"); do
   url=$(fresh bench_pgbench)
@@ -94,6 +99,8 @@ pg=$(awk '$1 == "pgbench" {print $3}' "$W/post.median")
 one=$(awk '$1 == "one" {print $3}' "$W/post.median")
 two=$(awk '$1 == "two" {print $3}' "$W/post.median")
 printf 'one replica / pgbench %.2f×, two replicas / one %.2f×\n' "$(echo "$one / $pg" | bc -l)" "$(echo "$two / $one" | bc -l)"
+fi
+part 2 || part 3 || exit 0
 
 echo "== 2. events import of $N events vs \\copy of the same rows"
 python3 scripts/bench/gen_events.py "$N" > "$W/events.ndjson"
