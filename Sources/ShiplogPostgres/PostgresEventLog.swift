@@ -29,6 +29,9 @@ public final class PostgresEventLog: EventDatabase {
     let writer = UUID().uuidString
     /// The head after this replica's last append, for the one-statement append.
     private let knownHead = Mutex<ChainHead?>(nil)
+    /// Until then, appends go straight to the locked transaction: the one statement missed,
+    /// as it keeps missing while other replicas write (they then queue on the lock instead).
+    private let contendedUntil = Mutex(ContinuousClock.now)
     /// Where this replica keeps its projection snapshot; nil keeps none.
     let snapshotPath: String?
     private let running: Task<Void, Never>
@@ -120,7 +123,9 @@ public final class PostgresEventLog: EventDatabase {
     /// compare-and-set in the statement that moves it). When another replica moved the head,
     /// or an id is already taken (a retry), the head and the group's ids are read again
     /// (without a lock) and the statement retried; after `attempts` misses in a row, the group
-    /// is written in a transaction that locks the head, which always succeeds.
+    /// is written in a transaction that locks the head, which always succeeds. After a miss,
+    /// the groups of the next second lock the head at once: other replicas are writing, and
+    /// queueing on the lock then costs less than missing again.
     func writeGroup(_ submissions: [[PreparedEvent]]) async -> [Result<[AppendOutcome], any Error>] {
         do {
             let written: WrittenGroup
@@ -146,8 +151,10 @@ public final class PostgresEventLog: EventDatabase {
     /// The group written by the one-statement append, from the head this replica knows or
     /// from the head read again after a miss; nil after `attempts` misses.
     func writeInOneStatement(_ submissions: [[PreparedEvent]]) async throws -> WrittenGroup? {
+        guard ContinuousClock.now >= contendedUntil.withLock({ $0 }) else { return nil }
         var known = knownHead.withLock { $0 }.map { (head: $0, taken: [String: (sequence: Int64, digest: String)]()) }
-        for _ in 0..<Self.attempts {
+        for attempt in 0..<Self.attempts {
+            if attempt > 0 { contendedUntil.withLock { $0 = .now + .seconds(1) } }
             let (head, taken) =
                 if let known { known } else { try await bounded("reading the chain head") { try await self.headAndTaken(submissions) } }
             if let written = try await bounded("appending", { try await self.write(submissions, ifHeadIs: head, taken: taken) }) {
@@ -159,7 +166,7 @@ public final class PostgresEventLog: EventDatabase {
     }
 
     /// How many one-statement tries a group gets before it locks the head.
-    static let attempts = 4
+    static let attempts = 3
 
     /// The chain's head and which of the group's ids are taken, read in one statement (one
     /// snapshot: a row is only ever added together with a move of the head).
@@ -222,8 +229,8 @@ public final class PostgresEventLog: EventDatabase {
         let taken = try await takenIDs(Array(Set(submissions.lazy.flatMap { $0.map(\.id) })), on: tx, logger: logger)
         let (written, rows) = plan(submissions, after: head, taken: taken, clock: clock)
         if !rows.isEmpty {
-            try await insert(rows, on: tx, logger: logger)
-            try await moveHead(to: written.head, writer: writer, on: tx, logger: logger)
+            // Under the lock the head is still `head`: the statement always moves it.
+            try await tx.query(insertIfHead(is: head, becomes: written.head, rows, writer: writer), logger: logger)
         }
         return written
     }
