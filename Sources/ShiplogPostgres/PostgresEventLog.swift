@@ -293,10 +293,10 @@ public final class PostgresEventLog: EventDatabase {
 
     static func lockHead(_ tx: PostgresConnection, logger: Logger) async throws -> ChainHead {
         let rows = try await tx.query(
-            "SELECT set_config('synchronous_commit', 'on', true), seq, hash, stamp_ns FROM chain_head FOR UPDATE",
+            "SELECT seq, hash, stamp_ns FROM chain_head FOR UPDATE",
             logger: logger
         )
-        for try await (_, sequence, hash, stamp) in rows.decode((String, Int64, ByteBuffer, Int64).self) {
+        for try await (sequence, hash, stamp) in rows.decode((Int64, ByteBuffer, Int64).self) {
             return ChainHead(sequence: sequence, hash: Array(buffer: hash), stampNs: stamp)
         }
         throw StoreError.corruptRow(sequence: 0, reason: "the chain_head table is empty")
@@ -360,34 +360,6 @@ public final class PostgresEventLog: EventDatabase {
             raw += other.raw
             hash += other.hash
         }
-    }
-
-    static func insert(_ rows: RowColumns, on tx: PostgresConnection, logger: Logger) async throws {
-        let chain = [Int16](repeating: Int16(HashChain.current), count: rows.count)
-        try await tx.query(
-            """
-            INSERT INTO events (seq, event_id, type, service, environment, time_ns, received_ns, format, content_digest, event, raw, hash, chain)
-            SELECT s, i, t, sv, NULLIF(e, ''), tn, rn, f, d, ev, r, h, c
-            FROM unnest(\(rows.sequence)::bigint[], \(rows.id)::text[], \(rows.type)::text[], \(rows.service)::text[],
-                        \(rows.environment)::text[], \(rows.timeNs)::bigint[], \(rows.receivedNs)::bigint[], \(rows.format)::text[],
-                        \(rows.contentDigest)::text[], \(rows.event)::text[], \(rows.raw)::bytea[], \(rows.hash)::bytea[],
-                        \(chain)::smallint[])
-                 AS u(s, i, t, sv, e, tn, rn, f, d, ev, r, h, c)
-            """,
-            logger: logger
-        )
-    }
-
-    /// Records the new head and announces it; the notification is delivered on COMMIT.
-    static func moveHead(to head: ChainHead, writer: String, on tx: PostgresConnection, logger: Logger) async throws {
-        let hash = ByteBuffer(bytes: head.hash)
-        try await tx.query(
-            """
-            WITH moved AS (UPDATE chain_head SET seq = \(head.sequence), hash = \(hash), stamp_ns = \(head.stampNs) RETURNING seq)
-            SELECT pg_notify('shiplog_events', seq::text || ':' || \(writer)) FROM moved
-            """,
-            logger: logger
-        )
     }
 
     /// One statement that moves the head from `old` to `new` only if it is still `old`, inserts
