@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.36.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
     ],
     targets: [
         // The event, its types, validation, time parsing, canonical encoding.
@@ -58,6 +60,15 @@ let package = Package(
         ),
         // Derived state per (service, environment), DORA and promotion figures, exposition.
         .target(name: "ShiplogMetrics", dependencies: ["ShiplogModel", "ShiplogStore"]),
+        // The web view's pages: Mustache templates and assets compiled into the binary,
+        // rendered from the projection and the log's pages.
+        .target(
+            name: "ShiplogWeb",
+            dependencies: [
+                "ShiplogMetrics", "ShiplogModel", "ShiplogStore",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         // The answers the HTTP API writes and its clients read: typed, Codable.
         .target(name: "ShiplogAPI", dependencies: ["ShiplogModel"]),
         // The Hummingbird application: routes, auth, limits.
@@ -69,11 +80,13 @@ let package = Package(
                 "ShiplogSources",
                 "ShiplogStore",
                 "ShiplogMetrics",
+                "ShiplogWeb",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -133,6 +146,7 @@ let package = Package(
             dependencies: [
                 "ShiplogServer", "ShiplogMetrics", "ShiplogStore", "ShiplogModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -76,6 +76,8 @@ public struct PairState: Sendable, Equatable {
     var liveIndex: Int?
     public internal(set) var liveVersion: String?
     public internal(set) var liveArtifact: String?
+    /// Who or what made the live deployment: its `actor`, else its `source`.
+    public internal(set) var liveActor: String?
     /// When each artifact first became live here.
     public internal(set) var firstLive: [String: Int64] = [:]
     /// When each artifact first succeeded here (promotions out of this environment use it).
@@ -111,6 +113,9 @@ public struct PairState: Sendable, Equatable {
         self.key = key
         labelText = ExpositionWriter.labels(["service": key.service, "environment": key.environment])
     }
+
+    /// When the live deployment happened.
+    public var liveSince: Int64? { liveIndex.map { deploymentLog[$0].time } }
 
     public var isDegraded: Bool { !openIncidents.isEmpty || lastAttemptFailed }
 
@@ -178,6 +183,7 @@ public struct PairState: Sendable, Equatable {
                 liveIndex = index
                 liveVersion = event.version
                 liveArtifact = identity
+                liveActor = event.actor ?? event.source
                 if let a = liveArtifact, firstLive[a] == nil { firstLive[a] = t }
             }
             if event.type == .deploymentSucceeded {

@@ -9,7 +9,7 @@ import ShiplogModel
 /// `formatVersion` (the snapshot tests compare a restored projection with a replayed one).
 public enum ProjectionSnapshot {
     /// Changes whenever the encoding or the meaning of a stored figure changes.
-    public static let formatVersion = 2
+    public static let formatVersion = 3
 
     /// What the store files the snapshot under: a snapshot of another kind is never read.
     public static func kind(for pipeline: Pipeline) -> String {
@@ -122,6 +122,7 @@ extension PairState {
         w.optionalInt(liveIndex.map(Int64.init))
         w.optionalString(liveVersion)
         w.optionalString(liveArtifact)
+        w.optionalString(liveActor)
         w.times(firstLive)
         w.times(firstSuccess)
         w.strings(succeededVersions.sorted())
@@ -182,6 +183,7 @@ extension PairState {
         liveIndex = try r.optionalInt().map { Int($0) }
         liveVersion = try r.optionalString()
         liveArtifact = try r.optionalString()
+        liveActor = try r.optionalString()
         firstLive = try r.times()
         firstSuccess = try r.times()
         succeededVersions = Set(try r.strings())

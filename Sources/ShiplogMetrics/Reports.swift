@@ -89,6 +89,9 @@ extension Projection {
                 var m: [(String, JSONValue)] = [("environment", .string(env))]
                 m.append(("liveVersion", p.liveVersion.map(JSONValue.string) ?? .null))
                 m.append(("liveArtifact", p.liveArtifact.map(JSONValue.string) ?? .null))
+                m.append(("liveSince", p.liveSince.map { .string(Timestamp(nanoseconds: $0).rfc3339) } ?? .null))
+                m.append(("deployedBy", p.liveActor.map(JSONValue.string) ?? .null))
+                m.append(("liveSkippedGate", .bool(liveSkippedGate(key))))
                 m.append(("lastDeployment", p.lastDeploymentTime.map { .string(Timestamp(nanoseconds: $0).rfc3339) } ?? .null))
                 m.append(("degraded", .bool(p.isDegraded)))
                 m.append(("openIncidents", .number(String(p.openIncidents.count))))
@@ -126,6 +129,16 @@ extension Projection {
             services.append(.object([("service", .string(service)), ("environments", .array(environments))]))
         }
         return .object([("pipeline", .array(pipeline.environments.map(JSONValue.string))), ("services", .array(services))])
+    }
+
+    /// Whether the artifact live in `key` first succeeded there without having succeeded in
+    /// the previous pipeline environment before (an unverified promotion that is live now).
+    public func liveSkippedGate(_ key: PairKey) -> Bool {
+        guard let previous = pipeline.previous(key.environment), let p = pairs[key], let artifact = p.liveArtifact,
+            let here = p.firstSuccess[artifact]
+        else { return false }
+        guard let there = pairs[PairKey(service: key.service, environment: previous)]?.firstSuccess[artifact] else { return true }
+        return there > here
     }
 
     /// Whether `version` (a version or an artifact digest) succeeded in every pipeline

@@ -63,12 +63,19 @@ extension PairState {
     /// Figures over `now − window … `: a deployment is in when its time is after now − window,
     /// a lead-time sample by its deployment's time, a restore sample by its episode's end.
     public func figures(window: Window, now: Int64) -> WindowFigures {
-        let bound = now - window.seconds * 1_000_000_000
-        let d = deploymentLog[firstIndex(after: bound, in: deploymentLog, time: \.time)...]
+        figures(after: now - window.seconds * 1_000_000_000, through: .max)
+    }
+
+    /// Figures over the span `after … through` (nanoseconds), by the same rules.
+    public func figures(after bound: Int64, through end: Int64) -> WindowFigures {
+        func span<T>(_ items: [T], _ time: (T) -> Int64) -> ArraySlice<T> {
+            items[firstIndex(after: bound, in: items, time: time)..<firstIndex(after: end, in: items, time: time)]
+        }
+        let d = span(deploymentLog, \.time)
         let failed = d.reduce(0) { $0 + ($1.failed ? 1 : 0) }
         let rework = d.reduce(0) { $0 + ($1.rework ? 1 : 0) }
-        let lead = leadTimes[firstIndex(after: bound, in: leadTimes, time: \.time)...].map(\.seconds)
-        let restore = restoreTimes[firstIndex(after: bound, in: restoreTimes, time: \.time)...].map(\.seconds)
+        let lead = span(leadTimes, \.time).map(\.seconds)
+        let restore = span(restoreTimes, \.time).map(\.seconds)
         return WindowFigures(
             deployments: d.count,
             failures: failed,
@@ -80,6 +87,16 @@ extension PairState {
             leadTimeSamples: lead.count,
             restoreSamples: restore.count
         )
+    }
+
+    /// The window cut into `buckets` equal spans, oldest first, with each span's figures: a trend.
+    public func trend(window: Window, now: Int64, buckets: Int) -> [WindowFigures] {
+        let start = now - window.seconds * 1_000_000_000
+        let width = (now - start) / Int64(max(1, buckets))
+        return (0..<max(1, buckets)).map { i in
+            let lower = start + Int64(i) * width
+            return figures(after: lower, through: i == buckets - 1 ? now : lower + width)
+        }
     }
 
     /// The exported windows' figures, cached until the pair changes or its oldest sample in

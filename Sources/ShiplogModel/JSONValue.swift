@@ -66,6 +66,12 @@ public enum JSONValue: Sendable, Equatable {
         if case .array(let a) = self { return a }
         return nil
     }
+
+    /// An object's members in their order, or nil.
+    public var objectValue: [(String, JSONValue)]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
 }
 
 /// Why a body is not JSON, with the byte offset where parsing stopped.

@@ -35,6 +35,13 @@ extension PostgresEventLog {
         try await storedHash(sequence).map { hex($0) }
     }
 
+    public func rawBody(_ sequence: Int64) async throws -> [UInt8]? {
+        try await bounded("reading a row's raw body") {
+            try await self.client.query("SELECT raw FROM events WHERE seq = \(sequence)").decode(ByteBuffer.self).first { _ in true }
+                .map { Array(buffer: $0) }
+        }
+    }
+
     /// The chain hash stored with row `sequence`; nil when there is no such row.
     func storedHash(_ sequence: Int64) async throws -> [UInt8]? {
         try await bounded("reading a row's hash") {

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import ShiplogMetrics
 import ShiplogSources
 import ShiplogStore
+import ShiplogWeb
 
 /// Settings of `shiplog serve`.
 public struct ServerConfiguration: Sendable {
@@ -37,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     public var catchUpInterval: Duration? = .seconds(10)
     /// Which alert labels name the service and environment of an Alertmanager alert.
     public var alertLabels = AlertmanagerSource.LabelNames()
+    /// How often the promotion board in the web view fetches its cells again.
+    public var webRefreshSeconds = 5
 
     public init() {}
 
@@ -78,6 +81,7 @@ public struct ServerConfiguration: Sendable {
         if snapshotEvery < 0 { throw ConfigurationError("--snapshot-every must be 0 (off) or a number of events") }
         if maxBodyBytes < 1024 { throw ConfigurationError("--max-body must be at least 1024 bytes") }
         if let maxPairs, maxPairs < 1 { throw ConfigurationError("--max-pairs must be at least 1 (or 0 for no limit)") }
+        if webRefreshSeconds < 1 || webRefreshSeconds > 3600 { throw ConfigurationError("--web-refresh must be from 1 to 3600 seconds") }
         if maxConnections < 1 { throw ConfigurationError("--max-connections must be at least 1") }
         for (span, name) in [(timeouts.header, "--header-timeout"), (timeouts.body, "--body-timeout"), (timeouts.idle, "--idle-timeout")]
         where span < .seconds(1) || span > .seconds(86_400) {
@@ -142,6 +146,15 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     router.addRoutes(MetricsController(metrics: metrics).routes)
     router.addRoutes(ExplainController(log: log, pipeline: metrics.pipeline).routes, atPath: "/api/v1/explain")
     router.addRoutes(EventsController(ingest: ingest).routes, atPath: "/api/v1/events")
+    router.addRoutes(
+        WebController(
+            log: log,
+            metrics: metrics,
+            view: WebView(version: metrics.version, pipeline: metrics.pipeline, refreshSeconds: configuration.webRefreshSeconds),
+            readToken: configuration.readToken,
+            writeToken: configuration.writeToken
+        ).routes
+    )
     router.addRoutes(CDEventsController(ingest: ingest).routes, atPath: "/api/v1/cdevents")
     router.addRoutes(GitHubWebhookController(ingest: ingest, secret: configuration.githubSecret).routes, atPath: "/api/v1/webhooks/github")
     router.addRoutes(ArgoCDWebhookController(ingest: ingest).routes, atPath: "/api/v1/webhooks/argocd")

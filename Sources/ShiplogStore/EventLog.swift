@@ -20,6 +20,9 @@ public protocol EventLogReader: Sendable {
     /// The hash of row `sequence` (hex), nil when there is no such row.
     func rowHash(_ sequence: Int64) async throws -> String?
 
+    /// The body row `sequence` was received in, byte for byte; nil when there is no such row.
+    func rawBody(_ sequence: Int64) async throws -> [UInt8]?
+
     /// "Committed through N": raised after every durable write of this process. Rows that
     /// another process writes are only found by reading (`events(after:limit:)`).
     var committed: SequenceSignal { get }

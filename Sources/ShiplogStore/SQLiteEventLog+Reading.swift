@@ -108,4 +108,8 @@ extension SQLiteEventLog {
     public func rowHash(_ sequence: Int64) async throws -> String? {
         try await pool.read { db in try Self.rowHash(db, sequence) }.map { hex($0) }
     }
+
+    public func rawBody(_ sequence: Int64) async throws -> [UInt8]? {
+        try await pool.read { db in try Data.fetchOne(db, sql: "SELECT raw FROM events WHERE seq = ?", arguments: [sequence]) }.map { Array($0) }
+    }
 }

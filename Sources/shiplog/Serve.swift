@@ -82,6 +82,8 @@ struct Serve: AsyncParsableCommand {
         )
     )
     var catchUpInterval = "10s"
+    @Option(help: ArgumentHelp("How often the web view's promotion board updates itself, in seconds.", valueName: "seconds"))
+    var webRefresh = 5
     @Option(help: "How much to log to standard error.") var logLevel: Logger.Level = .info
 
     /// Refuses bad settings before anything is opened: spans, the pipeline, and unsafe or
@@ -107,6 +109,7 @@ struct Serve: AsyncParsableCommand {
         configuration.snapshotEvery = snapshotEvery
         configuration.maxPairs = maxPairs == 0 ? nil : maxPairs
         configuration.maxConnections = maxConnections
+        configuration.webRefreshSeconds = webRefresh
         configuration.timeouts = ConnectionTimeouts(
             header: try timeout(headerTimeout, option: "--header-timeout"),
             body: try timeout(bodyTimeout, option: "--body-timeout"),

@@ -24,6 +24,7 @@ import Testing
         }
         func serviceEvents(_ service: String) async throws -> [StoredEvent] { throw Unreadable() }
         func rowHash(_ sequence: Int64) async throws -> String? { nil }
+        func rawBody(_ sequence: Int64) async throws -> [UInt8]? { nil }
     }
 
     @Test func aFailingFeedIsCountedRetriedAndDoesNotHoldAnswersForever() async throws {

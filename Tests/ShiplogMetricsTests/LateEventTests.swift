@@ -24,6 +24,7 @@ import Testing
         }
         func serviceEvents(_ service: String) async throws -> [StoredEvent] { try await log.serviceEvents(service) }
         func rowHash(_ sequence: Int64) async throws -> String? { try await log.rowHash(sequence) }
+        func rawBody(_ sequence: Int64) async throws -> [UInt8]? { try await log.rawBody(sequence) }
         var committed: SequenceSignal { log.committed }
         var read: Int { pairEventsRead.withLock { $0 } }
     }

@@ -12,6 +12,7 @@ struct EventsController<Context: RequestContext> {
         let routes = RouteCollection(context: Context.self)
         routes.post(use: post)
         routes.get(use: list)
+        routes.get(":sequence/raw", use: raw)
         return routes
     }
 
@@ -35,6 +36,27 @@ struct EventsController<Context: RequestContext> {
         let query = try EventQuery(parameters: request.uri.queryParameters)
         let page = try await ingest.log.page(query)
         return .json(HistoryPage(events: page.events.map(EventRecord.init), next: page.next?.token))
+    }
+}
+
+extension EventsController {
+    /// `GET /api/v1/events/{sequence}/raw`: the body the row was received in, as stored. Shown
+    /// as text and never interpreted by a browser (`nosniff`, a sandboxing policy).
+    @Sendable func raw(_ request: Request, context: Context) async throws -> Response {
+        guard let text = context.parameters.get("sequence"), let sequence = Int64(text), sequence > 0 else {
+            throw APIError(.badRequest, "the sequence must be a positive whole number", field: "sequence")
+        }
+        guard let body = try await ingest.log.rawBody(sequence) else {
+            throw APIError(.notFound, "no event with sequence \(sequence)", field: "sequence")
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/plain; charset=utf-8", .xContentTypeOptions: "nosniff",
+                .contentSecurityPolicy: "default-src 'none'; sandbox", .contentDisposition: "inline",
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+        )
     }
 }
 

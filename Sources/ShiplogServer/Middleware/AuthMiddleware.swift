@@ -4,7 +4,8 @@ import Hummingbird
 
 /// Bearer-token checks: writes (every non-GET route) need the write token when one is set;
 /// reads need the read token (or the write token) when a read token is set.
-/// `/healthz` and `/readyz` stay open for probes.
+/// `/healthz`, `/readyz`, the sign-in page and the web view's assets stay open. A page opened
+/// without the read token leads to the sign-in page instead of a 401.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let writeToken: String?
     let readToken: String?
@@ -13,22 +14,35 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if path == "/healthz" || path == "/readyz" { return try await next(request, context) }
+        if Self.openPaths.contains(path) || path.hasPrefix("/assets/") { return try await next(request, context) }
         let isRead = request.method == .get || request.method == .head
-        let presented = bearerToken(request)
         if isRead {
             if let readToken {
+                // A browser that signed in sends the token in its cookie (never good for writes:
+                // a cookie travels with requests the person did not mean to make).
+                let presented = bearerToken(request) ?? WebSession.token(request)
                 guard let presented,
                     constantTimeEquals(presented, readToken) || writeToken.map({ constantTimeEquals(presented, $0) }) == true
-                else { throw unauthorized("this route needs the read token: Authorization: Bearer <token>") }
+                else {
+                    if WebController<Context>.pages.contains(path) {
+                        let next = path + (request.uri.query.map { "?" + $0 } ?? "")
+                        return WebSession.redirect(to: "/signin?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+                    }
+                    throw unauthorized("this route needs the read token: Authorization: Bearer <token>")
+                }
             }
-        } else if let writeToken, !signedRoutes.contains(path) {
-            guard let presented, constantTimeEquals(presented, writeToken) else {
+        } else if let writeToken, !signedRoutes.contains(path), !Self.sessionPaths.contains(path) {
+            guard let presented = bearerToken(request), constantTimeEquals(presented, writeToken) else {
                 throw unauthorized("writes need the write token: Authorization: Bearer <token>")
             }
         }
         return try await next(request, context)
     }
+
+    /// Open to anyone: the probes and the sign-in page (the assets and icon too, which hold no data).
+    static var openPaths: Set<String> { ["/healthz", "/readyz", "/signin", "/favicon.ico"] }
+    /// Posted by the sign-in and sign-out forms, which only set or clear the cookie.
+    static var sessionPaths: Set<String> { ["/signin", "/signout"] }
 
     func bearerToken(_ request: Request) -> String? {
         guard let header = request.headers[.authorization] else { return nil }

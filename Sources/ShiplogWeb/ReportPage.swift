@@ -1,0 +1,206 @@
+import ShiplogMetrics
+import ShiplogModel
+
+extension WebView {
+    struct ReportView {
+        var environmentOptions: [OptionView]
+        var windowOptions: [OptionView]
+        var environment: String
+        var windowLabel: String
+        var readAt: TimeView
+        var buckets: Int
+        var empty: Bool
+        var services: [ServiceReport]
+    }
+
+    struct ServiceReport {
+        var service: String
+        var anchor: String
+        var figures: [FigureView]
+    }
+
+    struct FigureView {
+        var key: String
+        var name: String
+        /// The figure as `shiplog report --format json` writes it ("" when it has no value).
+        var value: String
+        var level: String?
+        var levelText: String
+        var text: String
+        var detail: String?
+        var explainURL: String
+        var trend: String
+    }
+
+    /// The windows the report offers; another valid window asked for in the URL is added.
+    static let offeredWindows = Window.exported
+
+    /// The DORA report for one environment and window: per service, the five figures with
+    /// their levels, each linked to its explanation, with a trend over the window.
+    public func reportPage(projection: Projection, environment: String, window: Window, now: Int64, signedIn: Bool) -> String {
+        var environments = pipeline.environments
+        for key in projection.sortedKeys where !environments.contains(key.environment) { environments.append(key.environment) }
+        if !environments.contains(environment) { environments.append(environment) }
+        var windows = Self.offeredWindows
+        if !windows.contains(where: { $0.label == window.label }) { windows.append(window) }
+        let buckets = Self.trendBuckets(window)
+        let rows = projection.report(environment: environment, window: window, now: now)
+        let view = ReportView(
+            environmentOptions: environments.map { OptionView($0, selected: $0 == environment) },
+            windowOptions: windows.map { OptionView($0.label, label: "last \($0.label)", selected: $0.label == window.label) },
+            environment: environment,
+            windowLabel: window.label,
+            readAt: TimeView(now),
+            buckets: buckets,
+            empty: rows.isEmpty,
+            services: rows.enumerated().map { index, row in
+                let trend = projection.pair(row.service, environment)?.trend(window: window, now: now, buckets: buckets) ?? []
+                return ServiceReport(service: row.service, anchor: String(index), figures: figures(row, trend: trend))
+            }
+        )
+        return page("DORA report", section: .report, signedIn: signedIn, main: Templates.render("report", view))
+    }
+
+    /// 7d → 7 days, 30d → 10 spans of 3 days, 90d → 13 weeks; others in 10 spans.
+    static func trendBuckets(_ window: Window) -> Int {
+        switch window.seconds {
+        case 7 * 86_400: 7
+        case 90 * 86_400: 13
+        default: 10
+        }
+    }
+
+    func figures(_ row: DORAReportRow, trend: [WindowFigures]) -> [FigureView] {
+        let f = row.figures
+        let explain =
+            "/api/v1/explain"
+            + Query.string([("service", row.service), ("environment", row.environment), ("window", row.window.label)])
+        func number(_ d: Double) -> String { d.isNaN ? "" : ExpositionWriter.format(d) }
+        func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? .nan : Double(part) / Double(whole) }
+        func levelText(_ level: PerformanceLevel?) -> String { level.map { $0.rawValue.prefix(1).uppercased() + $0.rawValue.dropFirst() } ?? "" }
+        func samples(_ n: Int) -> String { n == 1 ? "1 sample" : "\(n) samples" }
+        return [
+            FigureView(
+                key: "deploymentFrequency",
+                name: "Deployment frequency",
+                value: number(row.deploymentsPerDay),
+                level: row.frequencyLevel?.rawValue,
+                levelText: levelText(row.frequencyLevel),
+                text: Formatting.frequency(perDay: row.deploymentsPerDay),
+                detail: f.deployments == 1 ? "1 deployment" : "\(f.deployments) deployments",
+                explainURL: explain,
+                trend: Sparkline.svg(trend.map { Double($0.deployments) }, label: "Deployments per span")
+            ),
+            FigureView(
+                key: "leadTime",
+                name: "Lead time for changes",
+                value: number(f.leadTimeMedian),
+                level: row.leadTimeLevel?.rawValue,
+                levelText: levelText(row.leadTimeLevel),
+                text: Formatting.duration(f.leadTimeMedian),
+                detail: "median of " + samples(f.leadTimeSamples),
+                explainURL: explain,
+                trend: Sparkline.svg(trend.map(\.leadTimeMedian), label: "Median lead time per span, in seconds")
+            ),
+            FigureView(
+                key: "changeFailure",
+                name: "Change failure rate",
+                value: number(f.changeFailureRatio),
+                level: row.failureLevel?.rawValue,
+                levelText: levelText(row.failureLevel),
+                text: Formatting.percent(f.changeFailureRatio),
+                detail: "\(f.failures) of \(f.deployments) failed",
+                explainURL: explain,
+                trend: Sparkline.svg(trend.map { ratio($0.failures, $0.deployments) }, label: "Change failure ratio per span")
+            ),
+            FigureView(
+                key: "timeToRestore",
+                name: "Time to restore",
+                value: number(f.timeToRestoreMedian),
+                level: row.restoreLevel?.rawValue,
+                levelText: levelText(row.restoreLevel),
+                text: Formatting.duration(f.timeToRestoreMedian),
+                detail: "median of " + samples(f.restoreSamples),
+                explainURL: explain,
+                trend: Sparkline.svg(trend.map(\.timeToRestoreMedian), label: "Median time to restore per span, in seconds")
+            ),
+            FigureView(
+                key: "rework",
+                name: "Rework rate",
+                value: number(f.reworkRatio),
+                level: nil,
+                levelText: "",
+                text: Formatting.percent(f.reworkRatio),
+                detail: "\(f.rework) of \(f.deployments) unplanned",
+                explainURL: explain,
+                trend: Sparkline.svg(trend.map { ratio($0.rework, $0.deployments) }, label: "Rework ratio per span")
+            ),
+        ]
+    }
+}
+
+/// A small line chart as inline SVG: no script, no download.
+enum Sparkline {
+    static let width = 120.0
+    static let height = 28.0
+    static let pad = 3.0
+
+    /// One value per span, oldest first; NaN where a span has none (the line breaks there).
+    static func svg(_ values: [Double], label: String) -> String {
+        let finite = values.filter(\.isFinite)
+        let description =
+            label + ", oldest first: "
+            + values.map { $0.isFinite ? ExpositionWriter.format(($0 * 100).rounded() / 100) : "none" }.joined(separator: ", ")
+        var shapes = ""
+        if let top = finite.max() {
+            let scale = top > 0 ? (height - 2 * pad) / top : 0
+            let step = values.count > 1 ? (width - 2 * pad) / Double(values.count - 1) : 0
+            var run: [(Double, Double)] = []
+            func flush() {
+                if run.count == 1 {
+                    shapes += "<circle cx=\"\(coordinate(run[0].0))\" cy=\"\(coordinate(run[0].1))\" r=\"2\"/>"
+                } else if run.count > 1 {
+                    shapes += "<polyline points=\"" + run.map { "\(coordinate($0.0)),\(coordinate($0.1))" }.joined(separator: " ") + "\"/>"
+                }
+                run = []
+            }
+            for (i, v) in values.enumerated() {
+                if v.isFinite {
+                    run.append((pad + Double(i) * step, height - pad - v * scale))
+                } else {
+                    flush()
+                }
+            }
+            flush()
+        } else {
+            shapes = "<line class=\"none\" x1=\"\(pad)\" y1=\"\(height - pad)\" x2=\"\(width - pad)\" y2=\"\(height - pad)\"/>"
+        }
+        let text = HTML.escape(description)
+        return
+            "<svg class=\"trend\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(text)\"><title>\(text)</title>\(shapes)</svg>"
+    }
+
+    static func coordinate(_ v: Double) -> String {
+        let tenths = Int((v * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}
+
+/// Escaping for the few strings built outside the templates.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
