@@ -4,6 +4,7 @@ import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import ShiplogMetrics
+import ShiplogModel
 import ShiplogSources
 import ShiplogStore
 import ShiplogWeb
@@ -26,6 +27,10 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections = 1_000
     /// The secret GitHub signs webhook bodies with (`X-Hub-Signature-256`).
     public var githubSecret: String?
+    /// Secret PagerDuty signs webhooks with (`X-PagerDuty-Signature`); it then stands in for the write token on that route.
+    public var pagerdutySecret: String?
+    /// Which shiplog service and environment each PagerDuty service's incidents belong to.
+    public var pagerdutyServices = PagerDutySource.ServiceMap()
     /// How often the hash chain and schema are checked for `shiplog_event_log_verified`; nil: never.
     public var verifyInterval: Duration? = .seconds(3600)
     /// Save a projection snapshot after this many new events (and at shutdown); 0: never.
@@ -87,13 +92,18 @@ public struct ServerConfiguration: Sendable {
         where span < .seconds(1) || span > .seconds(86_400) {
             throw ConfigurationError("\(name) must be from 1s to 1d")
         }
-        for (secret, name) in [(writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret")] {
+        for (secret, name) in [
+            (writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret"), (pagerdutySecret, "PagerDuty signing secret"),
+        ] {
             guard let secret else { continue }
             if secret.isEmpty { throw ConfigurationError("the \(name) is empty") }
             // A token read from a file or a Secret often keeps its newline; no client could send it.
             if secret.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
                 throw ConfigurationError("the \(name) contains whitespace or control characters (a trailing newline from a file?); remove them")
             }
+        }
+        if !Event.isValidName(pagerdutyServices.defaultEnvironment) {
+            throw ConfigurationError("--pagerduty-environment \(pagerdutyServices.defaultEnvironment) is not a valid environment name")
         }
         for label in [alertLabels.service, alertLabels.environment] where label.isEmpty {
             throw ConfigurationError("the Alertmanager label names must not be empty")
@@ -136,8 +146,10 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
-    // GitHub cannot send a bearer token; with a secret, its signature stands in for the write token.
-    let signedRoutes: Set<String> = configuration.githubSecret != nil ? ["/api/v1/webhooks/github"] : []
+    // GitHub and PagerDuty sign bodies instead of sending a bearer token; with a secret, the
+    // signature stands in for the write token.
+    var signedRoutes: Set<String> = configuration.githubSecret != nil ? ["/api/v1/webhooks/github"] : []
+    if configuration.pagerdutySecret != nil { signedRoutes.insert("/api/v1/webhooks/pagerduty") }
     router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken, signedRoutes: signedRoutes))
     let ingest = Ingest(log: log, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes) { sequence in
         logger.warning("answered before the metrics applied the row (see the errors of the projection)", metadata: ["sequence": "\(sequence)"])
@@ -159,6 +171,10 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     router.addRoutes(GitHubWebhookController(ingest: ingest, secret: configuration.githubSecret).routes, atPath: "/api/v1/webhooks/github")
     router.addRoutes(ArgoCDWebhookController(ingest: ingest).routes, atPath: "/api/v1/webhooks/argocd")
     router.addRoutes(AlertmanagerWebhookController(ingest: ingest, labels: configuration.alertLabels).routes, atPath: "/api/v1/webhooks/alertmanager")
+    router.addRoutes(
+        PagerDutyWebhookController(ingest: ingest, secret: configuration.pagerdutySecret, services: configuration.pagerdutyServices).routes,
+        atPath: "/api/v1/webhooks/pagerduty"
+    )
     return router
 }
 

@@ -1,7 +1,7 @@
 import Crypto
 import ShiplogModel
 
-/// GitHub `deployment` and `deployment_status` webhooks → native events.
+/// GitHub `deployment`, `deployment_status` and `pull_request` webhooks → native events.
 ///
 /// | webhook | native |
 /// |---|---|
@@ -10,6 +10,9 @@ import ShiplogModel
 /// | `deployment_status` failure, error | `deployment.failed` |
 /// | `deployment_status` pending, queued, waiting, in_progress | `deployment.started` |
 /// | `deployment_status` inactive | skipped: superseded is neither a deployment nor a failure |
+/// | `pull_request` closed with `merged: true` | `change.merged` (commit ← `merge_commit_sha`, time ← `merged_at`) |
+/// | `pull_request` closed without merging, other actions | skipped |
+/// | `workflow_run`, `push` | skipped: a run is a build, not a deployment (`deployment_status` covers deploy jobs); a push is not a merge |
 /// | `ping`, any other event | skipped |
 public enum GitHubSource {
     /// The header GitHub signs bodies with.
@@ -45,8 +48,13 @@ public enum GitHubSource {
         switch event {
         case "deployment": outcome = deployment(json, delivery: delivery, raw: body)
         case "deployment_status": outcome = deploymentStatus(json, delivery: delivery, raw: body)
+        case "pull_request": outcome = pullRequest(json, raw: body)
         case "ping": outcome = .skipped("ping")
-        default: outcome = .skipped("\(event) webhooks are not recorded; shiplog reads deployment and deployment_status")
+        case "workflow_run":
+            outcome = .skipped("workflow_run webhooks are not recorded: a run is a build; its deploy jobs reach shiplog as deployment_status")
+        case "push":
+            outcome = .skipped("push webhooks are not recorded: merges come from pull_request; a push's commit times are author times")
+        default: outcome = .skipped("\(event) webhooks are not recorded; shiplog reads deployment, deployment_status and pull_request")
         }
         return assemble([(nil, outcome)], format: .github, receivedAt: receivedAt)
     }
@@ -95,6 +103,35 @@ public enum GitHubSource {
         event.set("url", status.string(at: "log_url") ?? status.string(at: "target_url"), from: "deployment_status.log_url")
         event.set("message", status.string(at: "description"), from: "deployment_status.description")
         setCommon(&event, json: json, deployment: deployment, environment: status.string(at: "environment") ?? deployment.string(at: "environment"))
+        return .event(event)
+    }
+
+    /// A merged pull request: the merge commit (the one a deployment of the base branch ships)
+    /// and when it was merged, so that deployments naming only that commit get a lead time.
+    /// A pull request closed without merging also has a `merge_commit_sha` (the test merge):
+    /// only `merged` tells a merge.
+    static func pullRequest(_ json: JSONValue, raw: [UInt8]) -> ItemOutcome {
+        guard let pr = json["pull_request"], pr.objectMembers != nil else {
+            return .invalid([FieldError(field: "pull_request", message: "required in a pull_request webhook")])
+        }
+        let action = json.string(at: "action") ?? ""
+        guard action == "closed" else { return .skipped("pull_request action \(action) is not recorded; a merge arrives as closed") }
+        guard pr["merged"] == .bool(true) else { return .skipped("the pull request was closed without merging") }
+        var event = MappedEvent(type: .changeMerged, raw: raw)
+        let key = (pr["id"] ?? pr["number"]).map { "pull-request-\($0.compactJSON())-merged" }
+        event.set("id", key.map { idempotencyKey("github", [$0]) }, from: "pull_request.id")
+        event.set("commit", pr.string(at: "merge_commit_sha"), from: "pull_request.merge_commit_sha")
+        event.set("time", pr.string(at: "merged_at"), from: "pull_request.merged_at")
+        event.set("service", json.string(at: "repository.name"), from: "repository.name")
+        event.set("actor", pr.string(at: "merged_by.login") ?? json.string(at: "sender.login"), from: "pull_request.merged_by.login")
+        event.set("url", pr.string(at: "html_url"), from: "pull_request.html_url")
+        event.set("message", pr.string(at: "title"), from: "pull_request.title")
+        event.set("source", "github")
+        var annotations: [(String, JSONValue)] = []
+        if let repo = json.string(at: "repository.full_name") { annotations.append(("github.repository", .string(repo))) }
+        if let number = pr["number"], number.intValue != nil { annotations.append(("github.pull_request", .string(number.compactJSON()))) }
+        if let base = pr.string(at: "base.ref") { annotations.append(("github.base_ref", .string(base))) }
+        if !annotations.isEmpty { event.set("annotations", .object(annotations)) }
         return .event(event)
     }
 

@@ -60,6 +60,17 @@ struct Serve: AsyncParsableCommand {
     var maxConnections = 1_000
     @Option(help: "Secret GitHub signs webhooks with (X-Hub-Signature-256) (env SHIPLOG_GITHUB_SECRET).")
     var githubSecret: String?
+    @Option(help: "Secret PagerDuty signs V3 webhooks with (X-PagerDuty-Signature) (env SHIPLOG_PAGERDUTY_SECRET).")
+    var pagerdutySecret: String?
+    @Option(
+        help: ArgumentHelp(
+            "Which shiplog service (and environment) a PagerDuty service's incidents belong to, by the PagerDuty service's id or name; repeat for each. Unmapped services whose name is a valid service name keep it.",
+            valueName: "pagerduty-service=service[/environment]"
+        )
+    )
+    var pagerdutyService: [String] = []
+    @Option(help: ArgumentHelp("The environment of PagerDuty incidents mapped without one.", valueName: "environment"))
+    var pagerdutyEnvironment: String?
     @Option(help: "Alert label naming the service, for Alertmanager webhooks.") var alertServiceLabel = "service"
     @Option(help: "Alert label naming the environment, for Alertmanager webhooks.") var alertEnvironmentLabel = "environment"
     @Option(help: "The pipeline's environments in promotion order; the last is production.")
@@ -106,6 +117,14 @@ struct Serve: AsyncParsableCommand {
         configuration.insecure = insecure
         configuration.maxBodyBytes = maxBody
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.pagerdutySecret = pagerdutySecret ?? env["SHIPLOG_PAGERDUTY_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        var services = PagerDutySource.ServiceMap()
+        for text in pagerdutyService {
+            guard let (key, target) = PagerDutySource.ServiceMap.entry(parsing: text) else {
+                throw CLIError("--pagerduty-service \(text): expected PAGERDUTY-SERVICE=SERVICE or PAGERDUTY-SERVICE=SERVICE/ENVIRONMENT, with valid shiplog names")
+            }
+            services.entries[key] = target
+        }
         configuration.snapshotEvery = snapshotEvery
         configuration.maxPairs = maxPairs == 0 ? nil : maxPairs
         configuration.maxConnections = maxConnections
@@ -121,6 +140,8 @@ struct Serve: AsyncParsableCommand {
         guard let pipeline = Pipeline(parsing: pipeline) else {
             throw CLIError("--pipeline \(self.pipeline): expected distinct environment names separated by commas, like dev,staging,production")
         }
+        services.defaultEnvironment = pagerdutyEnvironment ?? pipeline.production
+        configuration.pagerdutyServices = services
         do {
             try configuration.validate()
         } catch let error as ConfigurationError {

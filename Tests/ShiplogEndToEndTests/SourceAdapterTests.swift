@@ -202,6 +202,108 @@ import Testing
         #expect(withToken.status == 201)
     }
 
+    @Test func aMergedPullRequestGivesADeploymentOfItsMergeCommitALeadTime() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--github-secret", "s3cret"])
+        // The captured merge, made to be the commit the deployment fixture ships, an hour before it.
+        var merge = try Files.fixture("github/captured/pull_request/closed.01.json")
+        merge = merge.replacingOccurrences(of: "44d21f9752bb9eb3952238ff7e25965b8f779d51", with: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
+        merge = merge.replacingOccurrences(of: #""merged_at": "2025-05-21T17:35:21Z""#, with: #""merged_at": "2019-05-15T14:20:55Z""#)
+        merge = merge.replacingOccurrences(of: #""name": "aaaaa-aaaaaaaaa""#, with: #""name": "Hello-World""#)
+        #expect(merge.contains("2019-05-15T14:20:55Z") && merge.contains(#""name": "Hello-World""#))
+        let merged = try await github(server, event: "pull_request", delivery: "m-1", body: merge)
+        #expect(merged.status == 201, "\(merged.text)")
+        let again = try await github(server, event: "pull_request", delivery: "m-2", body: merge)
+        #expect(statuses(again) == ["duplicate"], "a redelivery under another delivery id")
+        let unmerged = try await github(server, event: "pull_request", delivery: "m-3", body: try Files.fixture("github/pull_request/closed.payload.json"))
+        #expect(unmerged.status == 202)
+        #expect(unmerged.body["skipped"]?.arrayValue?.count == 1)
+        let run = try await github(server, event: "workflow_run", delivery: "m-4", body: try Files.fixture("github/captured/workflow_run/completed.json"))
+        #expect(run.status == 202)
+        let deployed = try await github(
+            server,
+            event: "deployment_status",
+            delivery: "m-5",
+            body: try Files.fixture("github/deployment_status/payload.json")
+        )
+        #expect(deployed.status == 201)
+        #expect(rowCount(db) == 2)
+        let report = try shiplog(["report", "--db", db, "--env", "production", "--window", "3650d", "--format", "json"])
+        let row = try #require(JSONValue.parse(report.stdout).arrayValue?.first { $0["service"] == .string("Hello-World") })
+        #expect(row["leadTimeMedianSeconds"]?.doubleValue == 3600, "merged 14:20:55, deployed 15:20:55: \(row)")
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="github",outcome="created"} 2"#))
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="github",outcome="skipped"} 2"#))
+    }
+
+    // MARK: PagerDuty
+
+    func pagerduty(_ server: ServerProcess, _ body: String, secret: String? = "pd-secret", signature: String? = nil, contentType: String = "application/json")
+        async throws -> HTTPResult
+    {
+        var headers: [String: String] = [:]
+        if let secret { headers["X-PagerDuty-Signature"] = signature ?? "v1=" + hmacSignature(body, secret: secret).dropFirst("sha256=".count) }
+        return try await http("POST", server.baseURL + "/api/v1/webhooks/pagerduty", body: body, contentType: contentType, headers: headers)
+    }
+
+    @Test func pagerDutyWebhooksAreVerifiedMappedAndIdempotent() async throws {
+        let server = try ServerProcess(
+            db: db,
+            arguments: ["--pagerduty-secret", "pd-secret", "--write-token", "wt", "--pagerduty-service", "PLVTM9H=checkout/production"]
+        )
+        let triggered = try Files.fixture("pagerduty/zulip/triggered_v3.json")
+        let opened = try await pagerduty(server, triggered)
+        #expect(opened.status == 201, "signed: no bearer token needed. \(opened.text)")
+        let redelivered = try await pagerduty(server, triggered)
+        #expect(redelivered.status == 200)
+        #expect(statuses(redelivered) == ["duplicate"], "\(redelivered.text)")
+        let tampered = triggered.replacingOccurrences(of: "Test Incident 3", with: "Test Incident 4")
+        #expect(tampered != triggered)
+        let forged = try await pagerduty(server, tampered, signature: "v1=" + hmacSignature(triggered, secret: "pd-secret").dropFirst(7))
+        #expect(forged.status == 401)
+        #expect(forged.body["field"] == .string("X-PagerDuty-Signature"))
+        let unsigned = try await pagerduty(server, triggered, secret: nil)
+        #expect(unsigned.status == 401)
+        let wrongType = try await pagerduty(server, triggered, contentType: "text/plain")
+        #expect(wrongType.status == 415)
+        let acknowledged = try await pagerduty(server, try Files.fixture("pagerduty/zulip/acknowledged_v3.json"))
+        #expect(acknowledged.status == 202)
+        let resolved = try await pagerduty(server, try Files.fixture("pagerduty/zulip/resolved_v3.json"))
+        #expect(resolved.status == 201)
+        let reopened = try await pagerduty(server, try Files.fixture("pagerduty/zulip/reopened_v3.json"))
+        #expect(reopened.status == 201)
+        let broken = try await pagerduty(server, #"{"event":{"event_type":"incident.triggered"}}"#)
+        #expect(broken.status == 400)
+
+        // The upstream test vector: PagerDuty's own signature over its own body, checked by the server.
+        let vector = try Files.fixture("pagerduty/go-pagerduty/webhookv3_test.defaultBody.json")
+        let vectorServer = try ServerProcess(
+            db: dir.path("vector.db"),
+            arguments: ["--pagerduty-secret", "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK"]
+        )
+        let good = try await pagerduty(vectorServer, vector, signature: "v1=0c0b9495b893a39e70d1fea2fe11fbe0a825f88b9f67846f6cc07dd2bc5476cd")
+        #expect(good.status == 202, "verified, and priority_updated is acknowledged: \(good.text)")
+        let bad = try await pagerduty(vectorServer, vector, signature: "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5")
+        #expect(bad.status == 401)
+
+        #expect(rowCount(db) == 3)
+        let stored = try await events(server)
+        #expect(Set(stored.compactMap { $0["event"]?["type"]?.stringValue }) == ["incident.opened", "incident.resolved"])
+        #expect(stored.allSatisfy { $0["format"] == .string("pagerduty") })
+        let checkout = try await events(server, "&service=checkout")
+        #expect(checkout.first?["event"]?["incident"]?["id"] == .string("Q05XJA8GDXGOB3"))
+        let status = try await http("GET", server.baseURL + "/api/v1/status")
+        let production = status.body["services"]?.arrayValue?.first { $0["service"] == .string("checkout") }?["environments"]?.arrayValue?
+            .first { $0["environment"] == .string("production") }
+        #expect(production?["degraded"] == .bool(true))
+        #expect(production?["openIncidents"]?.intValue == 1, "the reopened incident is open: \(status.text)")
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="pagerduty",outcome="created"} 3"#))
+        #expect(
+            metrics.contains(#"shiplog_events_ingested_total{source="pagerduty",outcome="rejected"} 3"#),
+            "two bad signatures and a bad body: \(metrics.split(separator: "\n").filter { $0.contains("pagerduty") })"
+        )
+    }
+
     // MARK: Argo CD
 
     @Test func argocdCapturedNotificationsAndTheShippedTemplate() async throws {

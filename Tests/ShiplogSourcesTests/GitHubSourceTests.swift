@@ -138,6 +138,48 @@ import Testing
         #expect(wrong.field == "deployment_status")
     }
 
+    @Test func aMergedPullRequestIsAChangeMergedAtItsMergeCommit() throws {
+        let batch = try decode("github/captured/pull_request/closed.01.json", "pull_request", delivery: "d-pr")
+        let p = try #require(batch.events.first)
+        let e = p.event
+        #expect(e.type == .changeMerged)
+        #expect(e.commit == "44d21f9752bb9eb3952238ff7e25965b8f779d51", "merge_commit_sha: what a deployment of main ships")
+        #expect(e.time == Timestamp(rfc3339: "2025-05-21T17:35:21Z"), "merged_at")
+        #expect(e.service == "aaaaa-aaaaaaaaa", "repository.name, as for deployments")
+        #expect(e.environment == nil)
+        #expect(e.actor == "aaaaaA")
+        #expect(e.url == "https://github.com/aaaaa-aaa/aaaaa-aaaaaaaaa/pull/97")
+        #expect(e.message == "wip")
+        #expect(e.source == "github")
+        #expect(e.annotations == ["github.repository": "aaaaa-aaa/aaaaa-aaaaaaaaa", "github.pull_request": "97", "github.base_ref": "main"])
+        #expect(p.id == "github:pull-request-1111111111-merged", "from the signed body: a redelivery is a duplicate")
+        let again = try decode("github/captured/pull_request/closed.01.json", "pull_request", delivery: "d-other")
+        #expect(again.events.first?.id == p.id)
+        #expect(p.raw == (try Fixtures.bytes("github/captured/pull_request/closed.01.json")))
+    }
+
+    @Test func aPullRequestClosedWithoutMergingIsSkipped() throws {
+        // It has a merge_commit_sha too (GitHub's test merge): only `merged` tells a merge.
+        let batch = try decode("github/pull_request/closed.payload.json", "pull_request")
+        #expect(batch.events.isEmpty)
+        #expect(batch.skipped.map(\.reason) == ["the pull request was closed without merging"])
+        var text = String(decoding: try Fixtures.bytes("github/captured/pull_request/closed.01.json"), as: UTF8.self)
+        text = text.replacingOccurrences(of: #""action": "closed""#, with: #""action": "reopened""#)
+        let reopened = try GitHubSource.decode(Array(text.utf8), event: "pull_request", delivery: nil, receivedAt: now).get()
+        #expect(reopened.events.isEmpty && reopened.skipped.count == 1)
+    }
+
+    @Test(arguments: [
+        "github/workflow_run/completed.payload.json", "github/workflow_run/completed.with-pull-requests.payload.json",
+        "github/captured/workflow_run/completed.json", "github/captured/workflow_run/in_progress.json",
+        "github/captured/workflow_run/requested.json",
+    ])
+    func workflowRunsAreAcknowledgedNotStored(path: String) throws {
+        let batch = try decode(path, "workflow_run")
+        #expect(batch.events.isEmpty)
+        #expect(batch.skipped.first?.reason.contains("deployment_status") == true)
+    }
+
     @Test func signatures() throws {
         let body = try Fixtures.bytes("github/deployment/payload.json")
         let good = GitHubSource.signature(body: body, secret: "s3cret")
