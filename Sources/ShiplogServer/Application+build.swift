@@ -93,7 +93,8 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("\(name) must be from 1s to 1d")
         }
         for (secret, name) in [
-            (writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret"), (pagerdutySecret, "PagerDuty signing secret"),
+            (writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret"),
+            (pagerdutySecret, "PagerDuty signing secret"),
         ] {
             guard let secret else { continue }
             if secret.isEmpty { throw ConfigurationError("the \(name) is empty") }

@@ -1,3 +1,4 @@
+import Mustache
 import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
@@ -111,5 +112,28 @@ extension WebView {
 extension String {
     fileprivate func replacingDots() -> String {
         String(unicodeScalars.map { $0 == "." || $0 == "_" ? "-" : Character($0) })
+    }
+}
+
+// Lookups without reflection, as for the board: a page holds up to 1,000 events.
+
+extension WebView.EventView: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "sequence": sequence
+        case "type": type
+        case "typeClass": typeClass
+        case "service": service
+        case "environment": environment
+        case "version": version
+        case "actor": actor
+        case "link": link
+        case "message": message
+        case "time": time
+        case "receivedAt": receivedAt
+        case "format": format
+        case "json": json
+        default: nil
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Mustache
 import ShiplogMetrics
 import ShiplogModel
 
@@ -202,5 +203,35 @@ enum HTML {
             }
         }
         return out
+    }
+}
+
+// Lookups without reflection, as for the board: a report has five figures per service.
+
+extension WebView.ServiceReport: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "service": service
+        case "anchor": anchor
+        case "figures": figures
+        default: nil
+        }
+    }
+}
+
+extension WebView.FigureView: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "key": key
+        case "name": self.name
+        case "value": value
+        case "level": level
+        case "levelText": levelText
+        case "text": text
+        case "detail": detail
+        case "explainURL": explainURL
+        case "trend": trend
+        default: nil
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Mustache
 import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
@@ -112,5 +113,16 @@ struct OptionView {
         self.name = name
         self.label = label ?? name
         self.selected = selected
+    }
+}
+
+extension OptionView: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "name": self.name
+        case "label": label
+        case "selected": selected
+        default: nil
+        }
     }
 }

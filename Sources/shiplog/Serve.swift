@@ -121,7 +121,9 @@ struct Serve: AsyncParsableCommand {
         var services = PagerDutySource.ServiceMap()
         for text in pagerdutyService {
             guard let (key, target) = PagerDutySource.ServiceMap.entry(parsing: text) else {
-                throw CLIError("--pagerduty-service \(text): expected PAGERDUTY-SERVICE=SERVICE or PAGERDUTY-SERVICE=SERVICE/ENVIRONMENT, with valid shiplog names")
+                throw CLIError(
+                    "--pagerduty-service \(text): expected PAGERDUTY-SERVICE=SERVICE or PAGERDUTY-SERVICE=SERVICE/ENVIRONMENT, with valid shiplog names"
+                )
             }
             services.entries[key] = target
         }

@@ -27,7 +27,7 @@ import Testing
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A log with rows of all seven formats: through the server's routes and the CLI.
+    /// A log with rows of every format: through the server's routes and the CLI.
     func logOfEveryFormat(_ db: String) async throws {
         let server = try ServerProcess(db: db, arguments: ["--github-secret", "s3cret"])
         let base = server.baseURL
@@ -62,6 +62,8 @@ import Testing
         let alert =
             #"{"version":"4","status":"firing","receiver":"shiplog","alerts":[{"status":"firing","labels":{"alertname":"X","service":"checkout","environment":"production"},"startsAt":"2026-11-01T10:00:00Z","fingerprint":"f00"}]}"#
         #expect(try await http("POST", base + "/api/v1/webhooks/alertmanager", body: alert).status == 201)
+        let incident = try await http("POST", base + "/api/v1/webhooks/pagerduty", body: try Files.fixture("pagerduty/zulip/triggered_v3.json"))
+        #expect(incident.status == 201, "\(incident.text)")
         #expect(server.stop() == 0)
         let deployment =
             #"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"checkout","namespace":"shop","annotations":{"deployment.kubernetes.io/revision":"7"}},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"ghcr.io/acme/checkout:1.4.2"}]}}}}"#

@@ -214,10 +214,12 @@ import Testing
         #expect(merged.status == 201, "\(merged.text)")
         let again = try await github(server, event: "pull_request", delivery: "m-2", body: merge)
         #expect(statuses(again) == ["duplicate"], "a redelivery under another delivery id")
-        let unmerged = try await github(server, event: "pull_request", delivery: "m-3", body: try Files.fixture("github/pull_request/closed.payload.json"))
+        let unmergedBody = try Files.fixture("github/pull_request/closed.payload.json")
+        let unmerged = try await github(server, event: "pull_request", delivery: "m-3", body: unmergedBody)
         #expect(unmerged.status == 202)
         #expect(unmerged.body["skipped"]?.arrayValue?.count == 1)
-        let run = try await github(server, event: "workflow_run", delivery: "m-4", body: try Files.fixture("github/captured/workflow_run/completed.json"))
+        let runBody = try Files.fixture("github/captured/workflow_run/completed.json")
+        let run = try await github(server, event: "workflow_run", delivery: "m-4", body: runBody)
         #expect(run.status == 202)
         let deployed = try await github(
             server,
@@ -237,9 +239,13 @@ import Testing
 
     // MARK: PagerDuty
 
-    func pagerduty(_ server: ServerProcess, _ body: String, secret: String? = "pd-secret", signature: String? = nil, contentType: String = "application/json")
-        async throws -> HTTPResult
-    {
+    func pagerduty(
+        _ server: ServerProcess,
+        _ body: String,
+        secret: String? = "pd-secret",
+        signature: String? = nil,
+        contentType: String = "application/json"
+    ) async throws -> HTTPResult {
         var headers: [String: String] = [:]
         if let secret { headers["X-PagerDuty-Signature"] = signature ?? "v1=" + hmacSignature(body, secret: secret).dropFirst("sha256=".count) }
         return try await http("POST", server.baseURL + "/api/v1/webhooks/pagerduty", body: body, contentType: contentType, headers: headers)

@@ -21,7 +21,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1200); do grep -q listening "$W/out" && break; sleep 0.1; done
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$W/out")
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit; if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 paths=("/api/v1/status" "/" "/board/cells" "/report?window=90d" "/history")
 # Warm up (the first request of each kind pays for lazily built state).
 for p in "${paths[@]}"; do curl -s -o /dev/null "$URL$p"; done
