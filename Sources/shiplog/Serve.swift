@@ -60,6 +60,15 @@ struct Serve: AsyncParsableCommand {
     var maxConnections = 1_000
     @Option(help: "Secret GitHub signs webhooks with (X-Hub-Signature-256) (env SHIPLOG_GITHUB_SECRET).")
     var githubSecret: String?
+    @Option(help: "Secret token GitLab webhooks send in X-Gitlab-Token (env SHIPLOG_GITLAB_TOKEN).")
+    var gitlabToken: String?
+    @Option(
+        help: ArgumentHelp(
+            "The shiplog service of a GitLab project whose path is not the service's name; repeat for each.",
+            valueName: "group/project=service"
+        )
+    )
+    var gitlabService: [String] = []
     @Option(help: "Secret PagerDuty signs V3 webhooks with (X-PagerDuty-Signature) (env SHIPLOG_PAGERDUTY_SECRET).")
     var pagerdutySecret: String?
     @Option(
@@ -118,6 +127,15 @@ struct Serve: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody
         configuration.githubSecret = githubSecret ?? env["SHIPLOG_GITHUB_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.pagerdutySecret = pagerdutySecret ?? env["SHIPLOG_PAGERDUTY_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.gitlabToken = gitlabToken ?? env["SHIPLOG_GITLAB_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        for text in gitlabService {
+            guard let equals = text.lastIndex(of: "="), !text[..<equals].isEmpty,
+                Event.isValidName(String(text[text.index(after: equals)...]))
+            else {
+                throw CLIError("--gitlab-service \(text): expected GROUP/PROJECT=SERVICE, with a valid shiplog service name")
+            }
+            configuration.gitlabServices[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
         var services = PagerDutySource.ServiceMap()
         for text in pagerdutyService {
             guard let (key, target) = PagerDutySource.ServiceMap.entry(parsing: text) else {

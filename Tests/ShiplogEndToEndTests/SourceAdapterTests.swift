@@ -237,6 +237,58 @@ import Testing
         #expect(metrics.contains(#"shiplog_events_ingested_total{source="github",outcome="skipped"} 2"#))
     }
 
+    // MARK: GitLab
+
+    func gitlab(_ server: ServerProcess, _ body: String, token: String? = "gl-token", key: String? = nil) async throws -> HTTPResult {
+        var headers = ["X-Gitlab-Event": "Deployment Hook"]
+        if let token { headers["X-Gitlab-Token"] = token }
+        if let key { headers["Idempotency-Key"] = key }
+        return try await http("POST", server.baseURL + "/api/v1/webhooks/gitlab", body: body, headers: headers)
+    }
+
+    @Test func gitLabHooksAreCheckedIdempotentAndGiveALeadTime() async throws {
+        let server = try ServerProcess(db: db, arguments: ["--gitlab-token", "gl-token", "--write-token", "wt"])
+        // The captured merge, then a production deployment of its merge commit an hour later.
+        let merge = try Files.fixture("gitlab/go-scm/pull_request_merge.json")
+        let merged = try await gitlab(server, merge, key: "k-merge")
+        #expect(merged.status == 201, "its token: no bearer token needed. \(merged.text)")
+        var deployment = try Files.fixture("gitlab/go-gitlab/deployment.json")
+        deployment = deployment.replacingOccurrences(of: "279484c09fbe69ededfced8c1bb6e6d24616b468", with: "78a76ee6b4992a6baf64c59fc4c44c7323d60438")
+        deployment = deployment.replacingOccurrences(of: #""environment": "staging""#, with: #""environment": "production""#)
+        deployment = deployment.replacingOccurrences(of: "root/test-deployment-webhooks\",", with: "gitlab-org/hello-world\",")
+        deployment = deployment.replacingOccurrences(of: "2021-04-28 21:50:00 +0200", with: "2017-12-10 19:08:07 +0100")
+        #expect(deployment.contains(#""path_with_namespace": "gitlab-org/hello-world""#))
+        let deployed = try await gitlab(server, deployment, key: "k-deploy")
+        #expect(deployed.status == 201, "\(deployed.text)")
+        let resent = try await gitlab(server, deployment, key: "k-deploy")
+        #expect(statuses(resent) == ["duplicate"], "a retry carries the same Idempotency-Key: \(resent.text)")
+        let wrong = try await gitlab(server, deployment, token: "guess", key: "k-other")
+        #expect(wrong.status == 401)
+        #expect(wrong.body["field"] == .string("X-Gitlab-Token"))
+        let missing = try await gitlab(server, deployment, token: nil, key: "k-other")
+        #expect(missing.status == 401)
+        let malformed = try await gitlab(server, try Files.fixture("gitlab/go-gitlab/group_merge_request.json"))
+        #expect(malformed.status == 400, "the upstream file whose keys carry trailing spaces: \(malformed.text)")
+        #expect(malformed.text.contains("object_attributes.state"))
+        let push = try await gitlab(server, try Files.fixture("gitlab/go-gitlab/push.json"))
+        #expect(push.status == 202)
+        let form = try await http(
+            "POST",
+            server.baseURL + "/api/v1/webhooks/gitlab",
+            body: "{}",
+            contentType: "text/plain",
+            headers: ["X-Gitlab-Token": "gl-token"]
+        )
+        #expect(form.status == 415)
+
+        #expect(rowCount(db) == 2)
+        let report = try shiplog(["report", "--db", db, "--env", "production", "--window", "3650d", "--format", "json"])
+        let row = try #require(JSONValue.parse(report.stdout).arrayValue?.first { $0["service"] == .string("hello-world") })
+        #expect(row["leadTimeMedianSeconds"]?.doubleValue == 3600, "merged 17:08:07Z, deployed 18:08:07Z: \(row)")
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="gitlab",outcome="created"} 2"#))
+    }
+
     // MARK: PagerDuty
 
     func pagerduty(
