@@ -1,6 +1,6 @@
 /// Where an event came from: the route or tool that accepted it.
 public enum SourceFormat: String, Sendable, Hashable, CaseIterable {
-    case native, cdevents, github, gitlab, argocd, alertmanager, kubernetes, pagerduty, cli
+    case native, cdevents, github, gitlab, argocd, flux, alertmanager, kubernetes, pagerduty, cli
 }
 
 /// An event ready for the log: id and time filled in, canonical text computed, raw input kept.

@@ -31,6 +31,10 @@ public struct ServerConfiguration: Sendable {
     public var pagerdutySecret: String?
     /// The secret token GitLab sends in `X-Gitlab-Token`; it then stands in for the write token on that route.
     public var gitlabToken: String?
+    /// Secret of Flux's `generic-hmac` provider (`X-Signature`); it then stands in for the write token on that route.
+    public var fluxSecret: String?
+    /// Where a Flux event's environment comes from.
+    public var fluxEnvironmentFrom = FluxSource.EnvironmentSource.metadata("env")
     /// `group/project` → shiplog service, for GitLab projects whose path is not the service's name.
     public var gitlabServices: GitLabSource.ServiceMap = [:]
     /// Which shiplog service and environment each PagerDuty service's incidents belong to.
@@ -99,6 +103,7 @@ public struct ServerConfiguration: Sendable {
         for (secret, name) in [
             (writeToken, "write token"), (readToken, "read token"), (githubSecret, "GitHub webhook secret"),
             (pagerdutySecret, "PagerDuty signing secret"), (gitlabToken, "GitLab secret token"),
+            (fluxSecret, "Flux provider secret"),
         ] {
             guard let secret else { continue }
             if secret.isEmpty { throw ConfigurationError("the \(name) is empty") }
@@ -151,11 +156,12 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
-    // GitHub and PagerDuty sign bodies and GitLab sends its own token instead of a bearer
-    // token; with their secret set, that stands in for the write token.
+    // GitHub, PagerDuty and Flux sign bodies and GitLab sends its own token instead of a
+    // bearer token; with their secret set, that stands in for the write token.
     var signedRoutes: Set<String> = configuration.githubSecret != nil ? ["/api/v1/webhooks/github"] : []
     if configuration.pagerdutySecret != nil { signedRoutes.insert("/api/v1/webhooks/pagerduty") }
     if configuration.gitlabToken != nil { signedRoutes.insert("/api/v1/webhooks/gitlab") }
+    if configuration.fluxSecret != nil { signedRoutes.insert("/api/v1/webhooks/flux") }
     router.add(middleware: AuthMiddleware(writeToken: configuration.writeToken, readToken: configuration.readToken, signedRoutes: signedRoutes))
     let ingest = Ingest(log: log, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes) { sequence in
         logger.warning("answered before the metrics applied the row (see the errors of the projection)", metadata: ["sequence": "\(sequence)"])
@@ -178,6 +184,10 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     router.addRoutes(
         GitLabWebhookController(ingest: ingest, token: configuration.gitlabToken, services: configuration.gitlabServices).routes,
         atPath: "/api/v1/webhooks/gitlab"
+    )
+    router.addRoutes(
+        FluxWebhookController(ingest: ingest, secret: configuration.fluxSecret, environmentFrom: configuration.fluxEnvironmentFrom).routes,
+        atPath: "/api/v1/webhooks/flux"
     )
     router.addRoutes(ArgoCDWebhookController(ingest: ingest).routes, atPath: "/api/v1/webhooks/argocd")
     router.addRoutes(AlertmanagerWebhookController(ingest: ingest, labels: configuration.alertLabels).routes, atPath: "/api/v1/webhooks/alertmanager")

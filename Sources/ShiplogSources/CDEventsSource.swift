@@ -108,6 +108,10 @@ public enum CDEventsSource {
         guard cdevent.objectMembers != nil else {
             return .invalid([FieldError(field: "", message: "a CDEvent must be a JSON object, not \(cdevent.kindName)")])
         }
+        if let type = envelope.type, !type.hasPrefix("dev.cdevents."), cdevent["context"] == nil {
+            // Another producer's CloudEvent on the same sink (Tekton's own dev.tekton.event.*).
+            return .skipped("\(type) is a CloudEvent but not a CDEvent; acknowledged and not stored")
+        }
         guard let context = cdevent["context"], context.objectMembers != nil else {
             return .invalid([FieldError(field: "context", message: "required: a CDEvent has a context object")])
         }

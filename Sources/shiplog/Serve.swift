@@ -69,6 +69,15 @@ struct Serve: AsyncParsableCommand {
         )
     )
     var gitlabService: [String] = []
+    @Option(help: "The token of Flux's generic-hmac Provider secret, which signs X-Signature (env SHIPLOG_FLUX_SECRET).")
+    var fluxSecret: String?
+    @Option(
+        help: ArgumentHelp(
+            "Where a Flux event's environment comes from: namespace (the object's), or label:NAME (an Alert's eventMetadata key).",
+            valueName: "namespace|label:NAME"
+        )
+    )
+    var fluxEnvironmentFrom = "label:env"
     @Option(help: "Secret PagerDuty signs V3 webhooks with (X-PagerDuty-Signature) (env SHIPLOG_PAGERDUTY_SECRET).")
     var pagerdutySecret: String?
     @Option(
@@ -136,6 +145,11 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.gitlabServices[String(text[..<equals])] = String(text[text.index(after: equals)...])
         }
+        configuration.fluxSecret = fluxSecret ?? env["SHIPLOG_FLUX_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let fluxEnvironment = FluxSource.EnvironmentSource(parsing: fluxEnvironmentFrom) else {
+            throw CLIError("--flux-environment-from \(fluxEnvironmentFrom): expected namespace or label:NAME")
+        }
+        configuration.fluxEnvironmentFrom = fluxEnvironment
         var services = PagerDutySource.ServiceMap()
         for text in pagerdutyService {
             guard let (key, target) = PagerDutySource.ServiceMap.entry(parsing: text) else {

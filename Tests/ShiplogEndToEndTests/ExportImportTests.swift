@@ -64,6 +64,11 @@ import Testing
         #expect(try await http("POST", base + "/api/v1/webhooks/alertmanager", body: alert).status == 201)
         let incident = try await http("POST", base + "/api/v1/webhooks/pagerduty", body: try Files.fixture("pagerduty/zulip/triggered_v3.json"))
         #expect(incident.status == 201, "\(incident.text)")
+        let flux =
+            #"{"involvedObject":{"kind":"Kustomization","name":"checkout","namespace":"shop"},"metadata":{"revision":"main@sha1:\#(String(repeating: "a", count: 40))","env":"production"},"severity":"info","reason":"ReconciliationSucceeded","message":"applied","reportingController":"kustomize-controller","timestamp":"2026-11-01T10:00:00Z"}"#
+        #expect(try await http("POST", base + "/api/v1/webhooks/flux", body: flux).status == 201)
+        let gitlab = try await http("POST", base + "/api/v1/webhooks/gitlab", body: try Files.fixture("gitlab/go-gitlab/deployment.json"))
+        #expect(gitlab.status == 201, "\(gitlab.text)")
         #expect(server.stop() == 0)
         let deployment =
             #"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"checkout","namespace":"shop","annotations":{"deployment.kubernetes.io/revision":"7"}},"spec":{"template":{"spec":{"containers":[{"name":"app","image":"ghcr.io/acme/checkout:1.4.2"}]}}}}"#

@@ -289,6 +289,63 @@ import Testing
         #expect(metrics.contains(#"shiplog_events_ingested_total{source="gitlab",outcome="created"} 2"#))
     }
 
+    // MARK: Flux
+
+    @Test func theShippedFluxProviderSignsAndASuccessInProductionShowsInStatus() async throws {
+        // What deploy/flux/ makes notification-controller send: its Secret's token signs the body.
+        let secret = try #require(try yamlDocuments(Files.repository.appendingPathComponent("deploy/flux/secret.yaml").path).first)
+        let token = try #require(secret["stringData"]?["token"]?.stringValue)
+        let provider = try #require(try yamlDocuments(Files.repository.appendingPathComponent("deploy/flux/provider.yaml").path).first)
+        let address = try #require(provider["spec"]?["address"]?.stringValue.flatMap(URL.init(string:)))
+        #expect(provider["spec"]?["type"] == .string("generic-hmac"))
+        let server = try ServerProcess(db: db, arguments: ["--flux-secret", token, "--write-token", "wt"])
+        func send(_ body: String, signature: String? = nil) async throws -> HTTPResult {
+            let signed = signature ?? hmacSignature(body, secret: token)
+            return try await http(
+                "POST",
+                server.baseURL + address.path,
+                body: body,
+                headers: ["X-Signature": signed, "Gotk-Component": "kustomize-controller"]
+            )
+        }
+        // The docs' body in its current form: bare metadata keys, a main@sha1: revision, the Alert's env.
+        var success = try Files.fixture("flux/generic-webhook-body.json")
+        success = success.replacingOccurrences(
+            of: #""kustomize.toolkit.fluxcd.io/revision": "main/731f7eaddfb6af01cb2173e18f0f75b0ba780ef1""#,
+            with: #""revision": "main@sha1:731f7eaddfb6af01cb2173e18f0f75b0ba780ef1", "env": "production""#
+        )
+        success = success.replacingOccurrences(of: #""severity":"error""#, with: #""severity":"info""#)
+        success = success.replacingOccurrences(of: #""reason": "ValidationFailed""#, with: #""reason": "ReconciliationSucceeded""#)
+        success = success.replacingOccurrences(
+            of: "service/apps/webapp validation error: spec.type: Unsupported value: Ingress",
+            with: "Service/apps/webapp configured"
+        )
+        #expect(success.contains("ReconciliationSucceeded") && success.contains(#""env": "production""#))
+        let created = try await send(success)
+        #expect(created.status == 201, "signed: no bearer token needed. \(created.text)")
+        let retried = try await send(success)
+        #expect(statuses(retried) == ["duplicate"], "Flux retries a failed send with the same body: \(retried.text)")
+        let tampered = success.replacingOccurrences(of: "webapp", with: "webapq")
+        let forged = try await send(tampered, signature: hmacSignature(success, secret: token))
+        #expect(forged.status == 401)
+        #expect(forged.body["field"] == .string("X-Signature"))
+        let unsigned = try await http("POST", server.baseURL + address.path, body: success)
+        #expect(unsigned.status == 401)
+        let noEnvironment = try await send(try Files.fixture("flux/event-kustomization-validation-failed.json"))
+        #expect(noEnvironment.status == 202, "no env in its metadata: acknowledged, not stored")
+        #expect(rowCount(db) == 1)
+
+        let status = try shiplog(["status", "--db", db, "--format", "json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let webapp = try #require(JSONValue.parse(status.stdout)["services"]?.arrayValue?.first { $0["service"] == .string("webapp") })
+        let production = webapp["environments"]?.arrayValue?.first { $0["environment"] == .string("production") }
+        #expect(production?["liveVersion"] == .string("731f7eaddfb6"), "\(webapp)")
+        #expect(production?["deployedBy"] == .string("kustomize-controller"))
+        let metrics = try await http("GET", server.baseURL + "/metrics").text
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="flux",outcome="created"} 1"#))
+        #expect(metrics.contains(#"shiplog_events_ingested_total{source="flux",outcome="rejected"} 2"#))
+    }
+
     // MARK: PagerDuty
 
     func pagerduty(

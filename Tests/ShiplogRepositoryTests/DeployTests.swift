@@ -96,6 +96,48 @@ import Testing
         #expect(read?["name"] == .string("shiplog-read-token") && read?["optional"] == .bool(true))
     }
 
+    /// `deploy/flux/`: a Provider and an Alert that post Kustomization and HelmRelease events to
+    /// shiplog's Flux route, signed with the Secret's token. Kubernetes' schemas know only the
+    /// Secret; the Flux objects are checked field by field against notification-controller's
+    /// v1beta3 API (the request they make is sent in SourceAdapterTests).
+    @Test func theFluxProviderAndAlertPostToShiplog() throws {
+        let r = try runTool(["kubectl", "kustomize", path("deploy/flux")])
+        #expect(r.status == 0, "\(r.stdout)")
+        let file = dir.write("flux.yaml", r.stdout)
+        let documents = try yamlDocuments(file)
+        #expect(Set(documents.compactMap { $0["kind"]?.stringValue }) == ["Secret", "Provider", "Alert"])
+        let secret = try resource(documents, kind: "Secret")
+        let secretFile = dir.write("flux-secret.yaml", secret.compactJSON())  // JSON is YAML
+        let validate = try runTool(["python3", "-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.37.0", secretFile])
+        #expect(validate.status == 0 && validate.stdout.contains("passed for resource secret/shiplog-flux"), "\(validate.stdout)")
+        #expect(secret["stringData"]?["token"]?.stringValue?.isEmpty == false, "generic-hmac signs with the key token")
+
+        let provider = try resource(documents, kind: "Provider")
+        let alert = try resource(documents, kind: "Alert")
+        for object in [provider, alert] {
+            #expect(object["apiVersion"] == .string("notification.toolkit.fluxcd.io/v1beta3"))
+            #expect(object["metadata"]?["namespace"] == secret["metadata"]?["namespace"], "one namespace: refs are local")
+        }
+        #expect(provider["spec"]?["type"] == .string("generic-hmac"))
+        #expect(provider["spec"]?["secretRef"]?["name"] == secret["metadata"]?["name"])
+        let address = try #require(provider["spec"]?["address"]?.stringValue.flatMap(URL.init(string:)))
+        #expect(address.path == "/api/v1/webhooks/flux")
+        #expect(address.host == "shiplog.shiplog-production.svc.cluster.local" && address.port == 8080, "the base's Service")
+        #expect(alert["spec"]?["providerRef"]?["name"] == provider["metadata"]?["name"])
+        #expect(alert["spec"]?["eventSeverity"] == .string("info"), "successes are info events")
+        let kinds = alert["spec"]?["eventSources"]?.arrayValue?.compactMap { $0["kind"]?.stringValue }
+        #expect(kinds == ["Kustomization", "HelmRelease"])
+        #expect(alert["spec"]?["eventMetadata"]?["env"] == .string("production"), "the environment shiplog reads by default (label:env)")
+        for key in (alert["spec"]?.objectValue ?? []).map(\.0) {
+            #expect(
+                ["providerRef", "eventSeverity", "eventSources", "eventMetadata", "exclusionList", "inclusionList", "summary", "suspend"].contains(
+                    key
+                ),
+                "\(key)"
+            )
+        }
+    }
+
     /// `production-ha`: three replicas on PostgreSQL that survive a drain, a rollout and a node.
     @Test func productionHARunsThreeReplicasOnOneDatabase() throws {
         let (file, documents) = try render("production-ha")

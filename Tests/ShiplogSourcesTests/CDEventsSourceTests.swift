@@ -130,6 +130,20 @@ import Testing
         #expect(batch.events[0].raw == Array(envelope.utf8))
     }
 
+    /// Tekton's own CloudEvents (not CDEvents) in binary mode, as its controller sends them: a
+    /// TaskRun is a build step, acknowledged and not stored.
+    @Test func aTektonTaskRunEventIsAcknowledgedNotStored() throws {
+        let body = try Fixtures.bytes("tekton/taskrun-unknown.data.json")
+        let headers = [
+            "ce-id": "5ba3a4a6-0c3d-4bd8-a0b4-1c4a2f0e6e7b", "ce-source": "/apis/tekton.dev/v1beta1/namespaces/default/taskruns/curl-run-6gplk",
+            "ce-type": "dev.tekton.event.taskrun.unknown.v1", "ce-specversion": "1.0", "ce-subject": "curl-run-6gplk",
+        ]
+        let batch = try CDEventsSource.decode(body, mode: .binary(headers: headers), receivedAt: now).get()
+        #expect(batch.events.isEmpty)
+        #expect(batch.skipped.count == 1)
+        #expect(batch.skipped.first?.reason.contains("dev.tekton.event.taskrun.unknown.v1") == true, "\(batch.skipped)")
+    }
+
     @Test func binaryModeFallsBackToTheHeaders() throws {
         let body =
             #"{"context":{"specversion":"0.5.0","type":"dev.cdevents.service.deployed.0.3.0","timestamp":"2026-11-27T10:00:00Z"},"subject":{"id":"web","content":{"environment":{"id":"dev"},"artifactId":"pkg:oci/web@sha256%3Aabcdef0123?tag=1.4.0"}}}"#

@@ -9,6 +9,33 @@ import Testing
         return Dictionary(uniqueKeysWithValues: f)
     }
 
+    /// kubewatch's captured CloudEvents carry whole Deployments: the new object reads like any other.
+    @Test(arguments: ["update.json", "update_missing_oldobj.json", "update_same.json"])
+    func aCapturedDeploymentFromKubewatch(file: String) throws {
+        let event = try JSONValue.parse(try Fixtures.bytes("kubernetes/captured/deployment/\(file)"))
+        let object = try #require(event["data"]?["obj"])
+        guard case .success(let list) = KubernetesSource.eventFields(fromDeployment: object) else {
+            Issue.record("\(file): the Deployment is refused")
+            return
+        }
+        let f = Dictionary(uniqueKeysWithValues: list)
+        #expect(f["service"] == .string("aaaaaaaaa"), "app.kubernetes.io/name")
+        #expect(f["namespace"] == .string("aaaaaaaaa"))
+        #expect(f["version"] == .string("v2.9.0"), "the image's tag; the old object had v2.8.0")
+        #expect(f["revision"] == .string("5"))
+        #expect(f["artifact"] == nil, "no digest in robustadev/aaaaaaaaa:v2.9.0")
+    }
+
+    @Test func aKubewatchEventWithoutTheNewObjectHasNothingToRead() throws {
+        let event = try JSONValue.parse(try Fixtures.bytes("kubernetes/captured/deployment/update_missing_obj.json"))
+        #expect(event["data"]?["obj"] == nil)
+        guard case .failure(let error) = KubernetesSource.eventFields(fromDeployment: event["data"]?["obj"] ?? .null) else {
+            Issue.record("nothing is no Deployment")
+            return
+        }
+        #expect(!error.message.isEmpty)
+    }
+
     @Test func readsADeployment() throws {
         let f = try #require(
             fields(

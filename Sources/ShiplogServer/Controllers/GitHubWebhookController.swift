@@ -25,22 +25,14 @@ struct GitHubWebhookController<Context: RequestContext> {
         }
         let body = try await ingest.readBody(request)
         if let secret {
-            guard let signature = request.header(named: GitHubSource.signatureHeader) else {
-                ingest.rejected(.github)
-                throw APIError(
-                    .unauthorized,
-                    "the \(GitHubSource.signatureHeader) header is missing; set the webhook's secret to shiplog's --github-secret",
-                    field: GitHubSource.signatureHeader
-                )
-            }
-            guard GitHubSource.verifySignature(signature, body: body, secret: secret) else {
-                ingest.rejected(.github)
-                throw APIError(
-                    .unauthorized,
-                    "the \(GitHubSource.signatureHeader) signature does not match the body; check the webhook's secret",
-                    field: GitHubSource.signatureHeader
-                )
-            }
+            let header = GitHubSource.signatureHeader
+            try ingest.requireHeader(
+                header,
+                of: request,
+                source: .github,
+                missing: "the \(header) header is missing; set the webhook's secret to shiplog's --github-secret",
+                mismatch: "the \(header) signature does not match the body; check the webhook's secret"
+            ) { GitHubSource.verifySignature($0, body: body, secret: secret) }
         }
         let event = request.header(named: "X-GitHub-Event")
         if event == "ping" {

@@ -18,21 +18,15 @@ struct GitLabWebhookController<Context: RequestContext> {
 
     @Sendable func post(_ request: Request, context: Context) async throws -> Response {
         if let token {
-            let header = GitLabSource.tokenHeader
-            guard let presented = request.header(named: header), constantTimeEquals(presented, token) else {
-                ingest.rejected(.gitlab)
-                throw APIError(
-                    .unauthorized,
-                    request.header(named: header) == nil
-                        ? "the \(header) header is missing; set the webhook's secret token to shiplog's --gitlab-token"
-                        : "the \(header) header is not this shiplog's --gitlab-token",
-                    field: header
-                )
-            }
+            try ingest.requireHeader(
+                GitLabSource.tokenHeader,
+                of: request,
+                source: .gitlab,
+                missing: "the \(GitLabSource.tokenHeader) header is missing; set the webhook's secret token to shiplog's --gitlab-token",
+                mismatch: "the \(GitLabSource.tokenHeader) header is not this shiplog's --gitlab-token"
+            ) { constantTimeEquals($0, token) }
         }
-        if let type = request.headers[.contentType].map(MediaKind.baseType), type != "application/json" {
-            throw APIError(.unsupportedMediaType, "Content-Type \(type) is not accepted; GitLab sends application/json", field: "Content-Type")
-        }
+        try ingest.requireJSON(request, sender: "GitLab")
         let body = try await ingest.readBody(request)
         let batch = GitLabSource.decode(body, idempotencyKey: request.header(named: "Idempotency-Key"), services: services, receivedAt: .now())
         return try await ingest.append(batch, format: .gitlab)

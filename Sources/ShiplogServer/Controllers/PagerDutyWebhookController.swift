@@ -17,24 +17,17 @@ struct PagerDutyWebhookController<Context: RequestContext> {
     }
 
     @Sendable func post(_ request: Request, context: Context) async throws -> Response {
-        if let type = request.headers[.contentType].map(MediaKind.baseType), type != "application/json" {
-            throw APIError(.unsupportedMediaType, "Content-Type \(type) is not accepted; PagerDuty sends application/json", field: "Content-Type")
-        }
+        try ingest.requireJSON(request, sender: "PagerDuty")
         let body = try await ingest.readBody(request)
         if let secret {
             let header = PagerDutySource.signatureHeader
-            guard let signature = request.header(named: header) else {
-                ingest.rejected(.pagerduty)
-                throw APIError(
-                    .unauthorized,
-                    "the \(header) header is missing; copy the webhook subscription's signing secret to shiplog's --pagerduty-secret",
-                    field: header
-                )
-            }
-            guard PagerDutySource.verifySignature(signature, body: body, secret: secret) else {
-                ingest.rejected(.pagerduty)
-                throw APIError(.unauthorized, "no v1 signature in \(header) matches the body; check the signing secret", field: header)
-            }
+            try ingest.requireHeader(
+                header,
+                of: request,
+                source: .pagerduty,
+                missing: "the \(header) header is missing; copy the webhook subscription's signing secret to shiplog's --pagerduty-secret",
+                mismatch: "no v1 signature in \(header) matches the body; check the signing secret"
+            ) { PagerDutySource.verifySignature($0, body: body, secret: secret) }
         }
         return try await ingest.append(PagerDutySource.decode(body, services: services, receivedAt: .now()), format: .pagerduty)
     }
