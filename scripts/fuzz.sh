@@ -32,7 +32,7 @@ seed() { # seed TARGET DIR: the fixtures each target starts from
       # The first byte picks the adapter (see Fuzz/Sources/FuzzSources/main.swift).
       i=0
       for f in $(find "$FIXTURES" -name '*.json' -size -64k | sort); do
-        for s in 0 2 5 6 7 8; do printf "\\x$(printf %02x $s)" | cat - "$f" > "$2/$s-$i.bin"; done
+        for s in 0 2 5 6 7 8 9 10 11 12; do printf "\\x$(printf %02x $s)" | cat - "$f" > "$2/$s-$i.bin"; done
         i=$((i + 1))
       done ;;
     FuzzTime)

@@ -13,7 +13,7 @@ public func fuzzSources(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let body = Array(input.dropFirst())
     let now = Timestamp(nanoseconds: 1_780_000_000_000_000_000)
     let events: [PreparedEvent]
-    switch selector % 9 {
+    switch selector % 13 {
     case 0: events = (try? NativeSource.decode(body, framing: .json, receivedAt: now).get().events) ?? []
     case 1: events = (try? NativeSource.decode(body, framing: .ndjson, receivedAt: now).get().events) ?? []
     case 2: events = (try? CDEventsSource.decode(body, mode: .structured, receivedAt: now).get().events) ?? []
@@ -24,6 +24,13 @@ public func fuzzSources(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     case 5: events = (try? GitHubSource.decode(body, event: "deployment", delivery: "d", receivedAt: now).get().events) ?? []
     case 6: events = (try? GitHubSource.decode(body, event: "deployment_status", delivery: "d", receivedAt: now).get().events) ?? []
     case 7: events = (try? ArgoCDSource.decode(body, receivedAt: now).get().events) ?? []
+    case 9: events = (try? GitHubSource.decode(body, event: "pull_request", delivery: "d", receivedAt: now).get().events) ?? []
+    case 10:
+        events = (try? GitLabSource.decode(body, idempotencyKey: nil, services: ["a/b": "c"], receivedAt: now).get().events) ?? []
+    case 11: events = (try? FluxSource.decode(body, environmentFrom: .metadata("env"), receivedAt: now).get().events) ?? []
+    case 12:
+        let services = PagerDutySource.ServiceMap(entries: ["PA2P440": .init(service: "api", environment: "staging")])
+        events = (try? PagerDutySource.decode(body, services: services, receivedAt: now).get().events) ?? []
     default: events = (try? AlertmanagerSource.decode(body, receivedAt: now).get().events) ?? []
     }
     for prepared in events {
