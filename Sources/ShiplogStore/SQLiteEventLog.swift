@@ -11,14 +11,19 @@ public final class SQLiteEventLog: EventLog {
         public var busyTimeout: TimeInterval = 30
         /// Refuse to create the file when it does not exist (for read-only commands).
         public var mustExist = false
+        /// Open for reading only: no migration, no PRAGMA that writes, nothing written to the
+        /// file (a command that only reads must not change a log it was pointed at). Implies
+        /// `mustExist`. A file whose schema lacks migrations this binary has is refused.
+        public var readOnly = false
 
         /// How the WAL file is synced (`fdatasync`); tests make it fail.
         var syncFile: WALSync.SyncFile = { fdatasync($0) }
 
-        public init(groupCommit: Bool = true, busyTimeout: TimeInterval = 30, mustExist: Bool = false) {
+        public init(groupCommit: Bool = true, busyTimeout: TimeInterval = 30, mustExist: Bool = false, readOnly: Bool = false) {
             self.groupCommit = groupCommit
             self.busyTimeout = busyTimeout
-            self.mustExist = mustExist
+            self.mustExist = mustExist || readOnly
+            self.readOnly = readOnly
         }
     }
 
@@ -39,6 +44,7 @@ public final class SQLiteEventLog: EventLog {
         }
         var config = Configuration()
         config.busyMode = .timeout(options.busyTimeout)
+        config.readonly = options.readOnly
         self.path = path
         self.busyTimeout = options.busyTimeout
         let pool = try Self.retryingWhileBusy(for: options.busyTimeout) { try DatabasePool(path: path, configuration: config) }
@@ -47,7 +53,9 @@ public final class SQLiteEventLog: EventLog {
         // and every write path syncs the WAL through `walSync` before it reports success.
         // Set after the pool opens: opening switches the writer to WAL mode after
         // `prepareDatabase` and sets `synchronous` while doing so.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        if !options.readOnly {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        }
         self.pool = pool
         let walSync = WALSync(walPath: path + "-wal", syncFile: options.syncFile)
         self.walSync = walSync
@@ -58,7 +66,14 @@ public final class SQLiteEventLog: EventLog {
                 throw StoreError.newerSchema(path: path, unknown: unknown)
             }
         }
-        try Self.migrate(pool, with: migrator, busyTimeout: options.busyTimeout)
+        if options.readOnly {
+            try pool.read { db in
+                guard try db.tableExists("events") else { throw StoreError.notAnEventLog(path: path) }
+                guard try migrator.hasCompletedMigrations(db) else { throw StoreError.olderSchema(path: path) }
+            }
+        } else {
+            try Self.migrate(pool, with: migrator, busyTimeout: options.busyTimeout)
+        }
         let committed = SequenceSignal(try pool.read(Self.lastSequence))
         let recent = RecentRows(capacity: 4096)
         let clock = StampClock()

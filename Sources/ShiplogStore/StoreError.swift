@@ -4,6 +4,8 @@ import GRDB
 /// Why the store could not be opened or read.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case newerSchema(path: String, unknown: [String])
+    /// A read-only open of a file whose schema lacks migrations this binary would apply.
+    case olderSchema(path: String)
     case missingDatabase(path: String)
     /// A SQLite file without shiplog's `events` table.
     case notAnEventLog(path: String)
@@ -26,6 +28,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         switch self {
         case let .newerSchema(path, unknown):
             "\(path) was written by a newer shiplog (schema migrations \(unknown.joined(separator: ", ")) are unknown to this binary); upgrade shiplog to read it"
+        case let .olderSchema(path):
+            "\(path) was written by an older shiplog; a command that writes (or shiplog serve) migrates it first, this one only reads"
         case let .missingDatabase(path):
             "no event log at \(path) (set --db or SHIPLOG_DB, or record an event first)"
         case let .notAnEventLog(path):

@@ -29,7 +29,7 @@ struct EventsExport: AsyncParsableCommand {
                 "events export reads a local database (--db): raw bodies are not served over HTTP; run it where the database is (kubectl exec)"
             )
         }
-        let store = try await log.openDatabase(mustExist: true)
+        let store = try await log.openDatabase(readOnly: true)
         let toStdout = file == "-"
         let temporary = toStdout ? "" : file + ".partial-\(getpid())"
         guard let handle = toStdout ? FileHandle.standardOutput : Self.create(temporary) else {

@@ -59,7 +59,7 @@ struct EventsList: AsyncParsableCommand {
                 cursor = page.next
             } while cursor != nil && events.count < limit
         } else {
-            let store = try await log.openDatabase(mustExist: true)
+            let store = try await log.openDatabase(readOnly: true)
             repeat {
                 q.limit = min(EventQuery.maxLimit, limit - events.count)
                 let page = try await store.page(q)

@@ -40,7 +40,7 @@ struct Explain: AsyncParsableCommand {
             guard code == 200 else { throw CLIError(ServerClient.errorText(code, answer)) }
             body = answer
         } else {
-            let store = try await log.openDatabase(mustExist: true)
+            let store = try await log.openDatabase(readOnly: true)
             let events = try await store.serviceEvents(service)
             try await store.close()
             guard events.contains(where: { $0.event.environment == env }) else {

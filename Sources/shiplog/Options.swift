@@ -59,9 +59,11 @@ struct LogOptions: ParsableArguments {
         try SQLiteEventLog(path: databasePath, options: .init(mustExist: mustExist))
     }
 
-    /// The log `--db` names: an SQLite file or a PostgreSQL database.
-    func openDatabase(mustExist: Bool = false) async throws -> any EventDatabase {
-        try await openEventDatabase(databasePath, mustExist: mustExist)
+    /// The log `--db` names: an SQLite file or a PostgreSQL database. `readOnly`: for the
+    /// commands that only read (an SQLite file is then opened read-only: nothing is written
+    /// to it, not even a migration).
+    func openDatabase(mustExist: Bool = false, readOnly: Bool = false) async throws -> any EventDatabase {
+        try await openEventDatabase(databasePath, mustExist: mustExist, readOnly: readOnly)
     }
 }
 
@@ -70,13 +72,14 @@ struct LogOptions: ParsableArguments {
 func openEventDatabase(
     _ location: String,
     mustExist: Bool = false,
+    readOnly: Bool = false,
     snapshotPath: String? = nil,
     listen: Bool = false
 ) async throws
     -> any EventDatabase
 {
     guard PostgresURL.isPostgres(location) else {
-        return try SQLiteEventLog(path: location, options: .init(mustExist: mustExist))
+        return try SQLiteEventLog(path: location, options: .init(mustExist: mustExist, readOnly: readOnly))
     }
     let url: PostgresURL
     do {

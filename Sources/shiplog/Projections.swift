@@ -23,7 +23,7 @@ struct PipelineOption: ParsableArguments {
 extension LogOptions {
     /// The projection of a local database, replayed from it.
     func localProjection(_ pipeline: Pipeline) async throws -> Projection {
-        let store = try await openDatabase(mustExist: true)
+        let store = try await openDatabase(readOnly: true)
         do {
             let projection = try await LiveMetrics.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current)
                 .projection

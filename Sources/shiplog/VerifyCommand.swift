@@ -38,7 +38,7 @@ struct Verify: AsyncParsableCommand {
         let pinned = head.flatMap(pinnedHead)
         let report: VerifyReport
         if log.isPostgres {
-            let store = try await log.openDatabase(mustExist: true)
+            let store = try await log.openDatabase(readOnly: true)
             do {
                 report = try await store.verifyChain(pinned: pinned)
                 try await store.close()

@@ -43,6 +43,46 @@ import Testing
         #expect(verify.stdout.hasPrefix("ok: 2 rows verify"))
     }
 
+    /// Commands that only read open the file read-only: they leave it byte for byte as it
+    /// was, and a file an older shiplog wrote is not migrated by them (a write does that).
+    @Test func readingCommandsNeverWriteTheLog() throws {
+        for (id, env, minute) in [("r0", "dev", "00"), ("r1", "staging", "10"), ("r2", "production", "20")] {
+            let r = try shiplog([
+                "events", "record", "--db", db, "--id", id, "--type", "deployment.succeeded", "--service", "checkout",
+                "--env", env, "--version", "1.0", "--time", "2026-01-01T10:\(minute):00Z",
+            ])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        /// A file's content (an empty write-ahead log and none hold the same: nothing).
+        func digest(_ path: String) -> String {
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)), !data.isEmpty else { return "nothing" }
+            return data.base64EncodedString()
+        }
+        let before = [db, db + "-wal"].map(digest)
+        let reads: [[String]] = [
+            ["events", "list", "--db", db], ["status", "--db", db], ["report", "--db", db, "--env", "production"],
+            ["explain", "--db", db, "--service", "checkout", "--env", "production"],
+            ["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", "1.0"],
+            ["events", "export", "--db", db], ["verify", "--db", db],
+        ]
+        for arguments in reads {
+            let r = try shiplog(arguments)
+            #expect(r.status == 0, "\(arguments.prefix(2).joined(separator: " ")): \(r.stderr)")
+        }
+        #expect([db, db + "-wal"].map(digest) == before, "not a byte written")
+
+        // As if an older shiplog had written the file: its newest migration not yet applied.
+        let newest = try runTool(["sqlite3", db, "SELECT identifier FROM grdb_migrations ORDER BY rowid DESC LIMIT 1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!newest.isEmpty)
+        #expect(try runTool(["sqlite3", db, "DELETE FROM grdb_migrations WHERE identifier = '\(newest)'"]).status == 0)
+        let older = [db, db + "-wal"].map(digest)
+        let status = try shiplog(["status", "--db", db])
+        #expect(status.status != 0)
+        #expect(status.stderr.contains("written by an older shiplog"), "\(status.stderr)")
+        #expect([db, db + "-wal"].map(digest) == older, "a read does not migrate")
+    }
+
     @Test func aBuildIsRecordedWithoutAnEnvironmentAndListedByType() throws {
         let build = try shiplog([
             "events", "record", "--db", db, "--type", "artifact.published", "--service", "checkout",
