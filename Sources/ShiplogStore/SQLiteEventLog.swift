@@ -37,6 +37,7 @@ public final class SQLiteEventLog: EventLog {
     private let committer: GroupCommitter
     let walSync: WALSync
     let busyTimeout: TimeInterval
+    let readOnly: Bool
 
     public init(path: String, options: Options = Options()) throws {
         if options.mustExist, !FileManager.default.fileExists(atPath: path) {
@@ -47,6 +48,7 @@ public final class SQLiteEventLog: EventLog {
         config.readonly = options.readOnly
         self.path = path
         self.busyTimeout = options.busyTimeout
+        self.readOnly = options.readOnly
         let pool = try Self.retryingWhileBusy(for: options.busyTimeout) { try DatabasePool(path: path, configuration: config) }
         // Durable before acknowledged, without making the writer wait for the disk: commits
         // do not sync (`synchronous = NORMAL`, which alone would sync only at checkpoints),
@@ -141,7 +143,17 @@ public final class SQLiteEventLog: EventLog {
     }
 
     /// Closes every connection; later calls fail.
+    /// Closes every connection; later calls fail. A process that could write first folds the
+    /// write-ahead log into the file and empties it, if no other process is reading it right
+    /// now: the pool's last connection to close is a read-only reader, which cannot, and a
+    /// WAL left behind costs every later read-only process a scan of it.
     public func close() throws {
+        if !readOnly {
+            try? pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA busy_timeout = 100")
+                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
         try pool.close()
     }
 

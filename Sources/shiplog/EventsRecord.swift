@@ -164,13 +164,19 @@ struct EventsRecord: AsyncParsableCommand {
         }
         let prepared = PreparedEvent(event, raw: kubernetes?.1 ?? body, format: kubernetes == nil ? .cli : .kubernetes, receivedAt: now)
         let store = try await log.openDatabase()
-        defer { Task { [store] in try? await store.close() } }
+        let outcome: AppendOutcome
         do {
-            let outcome = try await store.append([prepared])[0]
-            print(outcome.isDuplicate ? "duplicate of event \(outcome.sequence) (nothing recorded)" : "recorded event \(outcome.sequence)")
+            outcome = try await store.append([prepared])[0]
         } catch AppendError.conflict(_, let id, let existing) {
+            try? await store.close()
             throw CLIError("id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was recorded")
+        } catch {
+            try? await store.close()
+            throw error
         }
+        // Closed before the process ends: closing folds the write-ahead log into the file.
+        try? await store.close()
+        print(outcome.isDuplicate ? "duplicate of event \(outcome.sequence) (nothing recorded)" : "recorded event \(outcome.sequence)")
     }
 
     /// `commitTime` → `--commit-time`, so the message names what the user typed.
