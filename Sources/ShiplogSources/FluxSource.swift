@@ -41,7 +41,7 @@ public enum FluxSource {
     public static func verifySignature(_ header: String?, body: [UInt8], secret: String) -> Bool {
         guard let header, let equals = header.firstIndex(of: "=") else { return false }
         let key = SymmetricKey(data: Array(secret.utf8))
-        guard let mac = GitHubSource.bytes(fromHex: header[header.index(after: equals)...]) else { return false }
+        guard let mac = Hex.decode(header[header.index(after: equals)...].utf8) else { return false }
         switch header[..<equals] {
         case "sha256": return mac.count == 32 && HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: key)
         case "sha384": return mac.count == 48 && HMAC<SHA384>.isValidAuthenticationCode(mac, authenticating: body, using: key)

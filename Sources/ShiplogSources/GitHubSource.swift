@@ -21,7 +21,7 @@ public enum GitHubSource {
     /// Whether `header` (`sha256=<hex HMAC-SHA256 of the body>`) was made with `secret`.
     /// The comparison runs in constant time.
     public static func verifySignature(_ header: String?, body: [UInt8], secret: String) -> Bool {
-        guard let header, header.hasPrefix("sha256="), let mac = bytes(fromHex: header.dropFirst(7)), mac.count == 32 else {
+        guard let header, header.hasPrefix("sha256="), let mac = Hex.decode(header.utf8.dropFirst(7)), mac.count == 32 else {
             return false
         }
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: body, using: SymmetricKey(data: Array(secret.utf8)))
@@ -178,28 +178,5 @@ public enum GitHubSource {
             if let first = bare.first, first.isNumber, ref != sha { return ref }
         }
         return sha.map { String($0.prefix(12)) } ?? ref
-    }
-
-    static func bytes(fromHex text: Substring) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

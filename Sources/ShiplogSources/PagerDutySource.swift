@@ -67,7 +67,7 @@ public enum PagerDutySource {
         var valid = false
         for entry in header.split(separator: ",") {
             let trimmed = entry.trimmingSpaces
-            guard trimmed.hasPrefix("v1="), let mac = GitHubSource.bytes(fromHex: Substring(trimmed.dropFirst(3))), mac.count == 32 else {
+            guard trimmed.hasPrefix("v1="), let mac = Hex.decode(trimmed.utf8.dropFirst(3)), mac.count == 32 else {
                 continue
             }
             // Every entry is checked (no early return), each in constant time.

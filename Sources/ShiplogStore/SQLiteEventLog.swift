@@ -142,7 +142,6 @@ public final class SQLiteEventLog: EventLog {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
-    /// Closes every connection; later calls fail.
     /// Closes every connection; later calls fail. A process that could write first folds the
     /// write-ahead log into the file and empties it, if no other process is reading it right
     /// now: the pool's last connection to close is a read-only reader, which cannot, and a

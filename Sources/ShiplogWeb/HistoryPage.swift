@@ -92,12 +92,10 @@ extension WebView {
                 json: Formatting.prettyJSON(stored.jsonValue)
             )
         }
-        var environments = pipeline.environments
-        for key in projection.sortedKeys where !environments.contains(key.environment) { environments.append(key.environment) }
         let view = HistoryView(
             filters: filters,
             typeOptions: EventType.allCases.map { OptionView($0.rawValue, selected: $0.rawValue == filters.type) },
-            environmentNames: environments,
+            environmentNames: environmentNames(projection),
             serviceNames: projection.services,
             problem: problem,
             empty: events.isEmpty,

@@ -30,7 +30,7 @@ extension WebView {
         var text: String
         var detail: String?
         var explainURL: String
-        var trend: String
+        var trend: Sparkline
     }
 
     /// The windows the report offers; another valid window asked for in the URL is added.
@@ -39,8 +39,7 @@ extension WebView {
     /// The DORA report for one environment and window: per service, the five figures with
     /// their levels, each linked to its explanation, with a trend over the window.
     public func reportPage(projection: Projection, environment: String, window: Window, now: Int64, signedIn: Bool) -> String {
-        var environments = pipeline.environments
-        for key in projection.sortedKeys where !environments.contains(key.environment) { environments.append(key.environment) }
+        var environments = environmentNames(projection)
         if !environments.contains(environment) { environments.append(environment) }
         var windows = Self.offeredWindows
         if !windows.contains(where: { $0.label == window.label }) { windows.append(window) }
@@ -90,7 +89,7 @@ extension WebView {
                 text: Formatting.frequency(perDay: row.deploymentsPerDay),
                 detail: f.deployments == 1 ? "1 deployment" : "\(f.deployments) deployments",
                 explainURL: explain,
-                trend: Sparkline.svg(trend.map { Double($0.deployments) }, label: "Deployments per span")
+                trend: Sparkline(trend.map { Double($0.deployments) }, label: "Deployments per span")
             ),
             FigureView(
                 key: "leadTime",
@@ -101,7 +100,7 @@ extension WebView {
                 text: Formatting.duration(f.leadTimeMedian),
                 detail: "median of " + samples(f.leadTimeSamples),
                 explainURL: explain,
-                trend: Sparkline.svg(trend.map(\.leadTimeMedian), label: "Median lead time per span, in seconds")
+                trend: Sparkline(trend.map(\.leadTimeMedian), label: "Median lead time per span, in seconds")
             ),
             FigureView(
                 key: "changeFailure",
@@ -112,7 +111,7 @@ extension WebView {
                 text: Formatting.percent(f.changeFailureRatio),
                 detail: "\(f.failures) of \(f.deployments) failed",
                 explainURL: explain,
-                trend: Sparkline.svg(trend.map { ratio($0.failures, $0.deployments) }, label: "Change failure ratio per span")
+                trend: Sparkline(trend.map { ratio($0.failures, $0.deployments) }, label: "Change failure ratio per span")
             ),
             FigureView(
                 key: "timeToRestore",
@@ -123,7 +122,7 @@ extension WebView {
                 text: Formatting.duration(f.timeToRestoreMedian),
                 detail: "median of " + samples(f.restoreSamples),
                 explainURL: explain,
-                trend: Sparkline.svg(trend.map(\.timeToRestoreMedian), label: "Median time to restore per span, in seconds")
+                trend: Sparkline(trend.map(\.timeToRestoreMedian), label: "Median time to restore per span, in seconds")
             ),
             FigureView(
                 key: "rework",
@@ -134,51 +133,63 @@ extension WebView {
                 text: Formatting.percent(f.reworkRatio),
                 detail: "\(f.rework) of \(f.deployments) unplanned",
                 explainURL: explain,
-                trend: Sparkline.svg(trend.map { ratio($0.rework, $0.deployments) }, label: "Rework ratio per span")
+                trend: Sparkline(trend.map { ratio($0.rework, $0.deployments) }, label: "Rework ratio per span")
             ),
         ]
     }
 }
 
-/// A small line chart as inline SVG: no script, no download.
-enum Sparkline {
+/// A small line chart as inline SVG (the `sparkline` template): no script, no download.
+struct Sparkline {
     static let width = 120.0
     static let height = 28.0
     static let pad = 3.0
 
+    struct Dot {
+        var x: String
+        var y: String
+    }
+    struct Baseline {
+        var x1: String
+        var x2: String
+        var y: String
+    }
+
+    /// What a reader of the page hears: the label and every value, oldest first.
+    var description: String
+    var dots: [Dot] = []
+    /// Each run of values without a gap, as a polyline's points.
+    var lines: [String] = []
+    var baseline: Baseline?
+
     /// One value per span, oldest first; NaN where a span has none (the line breaks there).
-    static func svg(_ values: [Double], label: String) -> String {
-        let finite = values.filter(\.isFinite)
-        let description =
+    init(_ values: [Double], label: String) {
+        description =
             label + ", oldest first: "
             + values.map { $0.isFinite ? ExpositionWriter.format(($0 * 100).rounded() / 100) : "none" }.joined(separator: ", ")
-        var shapes = ""
-        if let top = finite.max() {
-            let scale = top > 0 ? (height - 2 * pad) / top : 0
-            let step = values.count > 1 ? (width - 2 * pad) / Double(values.count - 1) : 0
-            var run: [(Double, Double)] = []
-            func flush() {
-                if run.count == 1 {
-                    shapes += "<circle cx=\"\(coordinate(run[0].0))\" cy=\"\(coordinate(run[0].1))\" r=\"2\"/>"
-                } else if run.count > 1 {
-                    shapes += "<polyline points=\"" + run.map { "\(coordinate($0.0)),\(coordinate($0.1))" }.joined(separator: " ") + "\"/>"
-                }
-                run = []
-            }
-            for (i, v) in values.enumerated() {
-                if v.isFinite {
-                    run.append((pad + Double(i) * step, height - pad - v * scale))
-                } else {
-                    flush()
-                }
-            }
-            flush()
-        } else {
-            shapes = "<line class=\"none\" x1=\"\(pad)\" y1=\"\(height - pad)\" x2=\"\(width - pad)\" y2=\"\(height - pad)\"/>"
+        guard let top = values.filter(\.isFinite).max() else {
+            baseline = Baseline(x1: Self.coordinate(Self.pad), x2: Self.coordinate(Self.width - Self.pad), y: Self.coordinate(Self.height - Self.pad))
+            return
         }
-        let text = HTML.escape(description)
-        return
-            "<svg class=\"trend\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(text)\"><title>\(text)</title>\(shapes)</svg>"
+        let scale = top > 0 ? (Self.height - 2 * Self.pad) / top : 0
+        let step = values.count > 1 ? (Self.width - 2 * Self.pad) / Double(values.count - 1) : 0
+        var run: [(x: String, y: String)] = []
+        func flush() {
+            if run.count == 1 {
+                dots.append(Dot(x: run[0].x, y: run[0].y))
+            } else if run.count > 1 {
+                lines.append(run.map { "\($0.x),\($0.y)" }.joined(separator: " "))
+            }
+            run = []
+        }
+        for (i, v) in values.enumerated() {
+            if v.isFinite {
+                run.append((Self.coordinate(Self.pad + Double(i) * step), Self.coordinate(Self.height - Self.pad - v * scale)))
+            } else {
+                flush()
+            }
+        }
+        flush()
     }
 
     static func coordinate(_ v: Double) -> String {
@@ -187,22 +198,38 @@ enum Sparkline {
     }
 }
 
-/// Escaping for the few strings built outside the templates.
-enum HTML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
+extension Sparkline: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "width": Int(Self.width)
+        case "height": Int(Self.height)
+        case "description": description
+        case "dots": dots
+        case "lines": lines
+        case "baseline": baseline
+        default: nil
         }
-        return out
+    }
+}
+
+extension Sparkline.Dot: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "x": x
+        case "y": y
+        default: nil
+        }
+    }
+}
+
+extension Sparkline.Baseline: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "x1": x1
+        case "x2": x2
+        case "y": y
+        default: nil
+        }
     }
 }
 

@@ -19,7 +19,7 @@ enum Templates {
 
     static let sources: [(String, String)] = [
         ("layout", layout), ("board", board), ("boardCells", boardCells), ("report", report),
-        ("history", history), ("signin", signin), ("message", message),
+        ("history", history), ("signin", signin), ("message", message), ("sparkline", sparkline),
     ]
 
     static let layout = """
@@ -108,6 +108,12 @@ enum Templates {
 
         """
 
+    /// A trend as inline SVG: a dot for a lone value, a line for a run, a flat dashed line
+    /// when the window has no value at all.
+    static let sparkline = """
+        <svg class="trend" viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="{{description}}"><title>{{description}}</title>{{#dots}}<circle cx="{{x}}" cy="{{y}}" r="2"/>{{/dots}}{{#lines}}<polyline points="{{.}}"/>{{/lines}}{{#baseline}}<line class="none" x1="{{x1}}" y1="{{y}}" x2="{{x2}}" y2="{{y}}"/>{{/baseline}}</svg>
+        """
+
     static let report = """
         <h1>DORA report</h1>
         <form class="filters" method="get" action="/report">
@@ -140,7 +146,7 @@ enum Templates {
         {{#level}}<span class="level level-{{level}}">{{levelText}}</span>{{/level}}
         {{^level}}<span class="level level-none">no level</span>{{/level}}
         {{#detail}}<span class="detail">{{detail}}</span>{{/detail}}
-        {{{trend}}}
+        {{#trend}}{{> sparkline}}{{/trend}}
         </dd>
         </div>
         {{/figures}}

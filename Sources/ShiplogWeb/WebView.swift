@@ -1,3 +1,4 @@
+import Foundation
 import Mustache
 import ShiplogMetrics
 import ShiplogModel
@@ -38,6 +39,14 @@ public struct WebView: Sendable {
         var main: String
     }
 
+    /// The pipeline's environments, then those outside it that have events: what the pages
+    /// offer to filter by.
+    func environmentNames(_ projection: Projection) -> [String] {
+        var names = pipeline.environments
+        for key in projection.sortedKeys where !names.contains(key.environment) { names.append(key.environment) }
+        return names
+    }
+
     func page(_ title: String, section: Section, signedIn: Bool, main: String) -> String {
         let items: [(String, String, Section)] = [
             ("/", "Promotions", .board), ("/report", "DORA report", .report), ("/history", "History", .history),
@@ -75,7 +84,7 @@ public struct WebView: Sendable {
 }
 
 /// Query strings for the pages' links.
-enum Query {
+public enum Query {
     /// `?a=1&b=x%20y`, leaving out empty values; "" when nothing is left.
     static func string(_ items: [(String, String?)]) -> String {
         let parts = items.compactMap { key, value -> String? in
@@ -85,21 +94,13 @@ enum Query {
         return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
     }
 
-    static func encode(_ value: String) -> String {
-        var out = ""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
-                out += "%"
-                out.unicodeScalars.append(hex[Int(byte >> 4)])
-                out.unicodeScalars.append(hex[Int(byte & 15)])
-            }
-        }
-        return out
+    /// URL-unreserved characters (RFC 3986): left as they are in a query value, and valid in
+    /// a cookie value as they are.
+    public static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// `value` with every byte outside `unreserved` percent-encoded.
+    public static func encode(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
     }
 }
 

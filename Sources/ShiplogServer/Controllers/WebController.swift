@@ -35,19 +35,28 @@ struct WebController<Context: RequestContext> {
 
     func signedIn(_ request: Request) -> Bool { readToken != nil && WebSession.token(request) != nil }
 
+    /// Renders a page from the projection on a Dispatch thread, like the other projection
+    /// work: a page costs tens of milliseconds, which the two cooperative threads that
+    /// answer `/healthz` and ingest must not spend.
+    func rendered(_ render: @escaping @Sendable (WebView, Projection, Int64) -> String) async throws -> String {
+        try await offloaded { [metrics, view] in render(view, metrics.projection, Timestamp.now().nanoseconds) }
+    }
+
     @Sendable func board(_ request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         let service = try serviceFilter(request)
-        let projection = try await offloaded { [metrics] in metrics.projection }
-        let html = view.boardPage(projection: projection, service: service, now: Timestamp.now().nanoseconds, signedIn: signedIn(request))
+        let signedIn = signedIn(request)
+        let html = try await rendered { view, projection, now in
+            view.boardPage(projection: projection, service: service, now: now, signedIn: signedIn)
+        }
         return WebSession.html(html, since: start)
     }
 
     @Sendable func boardCells(_ request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         let service = try serviceFilter(request)
-        let projection = try await offloaded { [metrics] in metrics.projection }
-        return WebSession.html(view.boardCells(projection: projection, service: service, now: Timestamp.now().nanoseconds), since: start)
+        let html = try await rendered { view, projection, now in view.boardCells(projection: projection, service: service, now: now) }
+        return WebSession.html(html, since: start)
     }
 
     func serviceFilter(_ request: Request) throws -> String? {
@@ -63,7 +72,6 @@ struct WebController<Context: RequestContext> {
     @Sendable func report(_ request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         let q = request.uri.queryParameters
-        let projection = try await offloaded { [metrics] in metrics.projection }
         let environment = q.get("environment").flatMap { $0.isEmpty ? nil : $0 } ?? view.pipeline.production
         let windowText = q.get("window").flatMap { $0.isEmpty ? nil : $0 } ?? "30d"
         guard Event.isValidName(environment) else {
@@ -84,13 +92,10 @@ struct WebController<Context: RequestContext> {
                 since: start
             )
         }
-        let html = view.reportPage(
-            projection: projection,
-            environment: environment,
-            window: window,
-            now: Timestamp.now().nanoseconds,
-            signedIn: signedIn(request)
-        )
+        let signedIn = signedIn(request)
+        let html = try await rendered { view, projection, now in
+            view.reportPage(projection: projection, environment: environment, window: window, now: now, signedIn: signedIn)
+        }
         return WebSession.html(html, since: start)
     }
 
@@ -106,7 +111,6 @@ struct WebController<Context: RequestContext> {
             limit: q.get("limit") ?? "",
             cursor: q.get("cursor") ?? ""
         )
-        let projection = try await offloaded { [metrics] in metrics.projection }
         var page: EventPage?
         var problem: String?
         func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
@@ -129,7 +133,10 @@ struct WebController<Context: RequestContext> {
             query = nil
         }
         if let query { page = try await log.page(query) }
-        let html = view.historyPage(page: page, problem: problem, filters: filters, projection: projection, signedIn: signedIn(request))
+        let signedIn = signedIn(request)
+        let html = try await rendered { [page, problem] view, projection, _ in
+            view.historyPage(page: page, problem: problem, filters: filters, projection: projection, signedIn: signedIn)
+        }
         return WebSession.html(html, status: problem == nil ? .ok : .badRequest, since: start)
     }
 
@@ -256,12 +263,9 @@ enum WebSession {
     }
 
     static func cookie(_ token: String, secure: Bool) -> String {
-        let value = token.addingPercentEncoding(withAllowedCharacters: cookieSafe) ?? ""
+        let value = Query.encode(token)
         return "\(cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
-
-    /// Unreserved URL characters: valid in a cookie value and unchanged by percent-decoding.
-    static let cookieSafe = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func clearedCookie(secure: Bool) -> String {
         "\(cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + (secure ? "; Secure" : "")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import ShiplogWeb
 
 /// Bearer-token checks: writes (every non-GET route) need the write token when one is set;
 /// reads need the read token (or the write token) when a read token is set.
@@ -26,7 +27,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
                 else {
                     if WebController<Context>.pages.contains(path) {
                         let next = path + (request.uri.query.map { "?" + $0 } ?? "")
-                        return WebSession.redirect(to: "/signin?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+                        return WebSession.redirect(to: "/signin?next=" + Query.encode(next))
                     }
                     throw unauthorized("this route needs the read token: Authorization: Bearer <token>")
                 }
