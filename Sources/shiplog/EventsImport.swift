@@ -25,7 +25,7 @@ struct EventsImport: AsyncParsableCommand {
         completion: .file(extensions: ["ndjson", "jsonl", "json"])
     )
     var file: String
-    @Option(help: "Events per transaction.") var transactionSize = 50_000
+    @Option(help: "Events per transaction (a transaction also holds at most 16 MiB of input).") var transactionSize = 20_000
 
     func run() async throws {
         if log.serverURL != nil {
@@ -33,57 +33,217 @@ struct EventsImport: AsyncParsableCommand {
         }
         guard transactionSize >= 1 else { throw CLIError("--transaction-size must be at least 1") }
         let started = Date()
-        let input = try readInput()
-        let lines = Self.numberedLines(input)
-        guard !lines.isEmpty else { throw CLIError("\(file): no events (expected one JSON event per line)") }
-        let (events, rows) = try await Self.validate(lines, input: input)
-        let store = try await log.openDatabase()
+        let input = try NDJSONInput(path: file)
+        // A log that does not exist yet holds no conflicting ids: it is created once the input has passed.
+        let existing = log.isPostgres || FileManager.default.fileExists(atPath: log.databasePath)
+        var store = existing ? try await log.openDatabase() : nil
         do {
-            try await Self.write(events, rows: rows, lines: lines, input: input, into: store, transactionSize: transactionSize, started: started)
-            try await store.close()
+            let checked = try await Self.check(input, against: store)
+            if store == nil { store = try await log.openDatabase() }
+            try await Self.write(input, checked: checked, into: store!, transactionSize: transactionSize, started: started)
+            try await store!.close()
         } catch {
-            try? await store.close()
+            try? await store?.close()
             throw error
         }
     }
 
-    static func write(
-        _ events: [PreparedEvent],
-        rows: Set<Int>,
-        lines: [(number: Int, range: Range<Int>)],
-        input: [UInt8],
-        into store: any EventDatabase,
-        transactionSize: Int,
-        started: Date
-    ) async throws {
-        if let conflict = try await store.firstConflict(in: events, exactRows: rows) {
-            guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
-            throw CLIError(
-                "line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written"
-            )
+    /// What the first pass over the input found: every line valid, no id reused with other content.
+    struct Checked {
+        var now: Timestamp
+        var count: Int
+        var lastLine: [UInt8]
+    }
+
+    /// An event's id and content digest, compact, for finding an id reused in the same input.
+    private struct IdFingerprint: Hashable {
+        var a: UInt64
+        var b: UInt64
+        /// Two unrelated 64-bit hashes: the standard library's and FNV-1a.
+        init(_ id: String) {
+            a = UInt64(bitPattern: Int64(id.hashValue))
+            b = id.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
         }
-        let progress = ProgressBar(total: events.count)
-        let wasEmpty = try await store.lastSequence() == 0
-        let result = try await store.importEvents(events, transactionSize: transactionSize) { progress.update($0) }
+    }
+
+    /// The first pass: validates every line (listing up to 20 bad ones), then checks that no id
+    /// is used twice with different content, in the input or against the log. Holds one batch
+    /// of events at a time and a few bytes per event.
+    static func check(_ input: NDJSONInput, against store: (any EventDatabase)?) async throws -> Checked {
+        var checked = Checked(now: Timestamp.now(), count: 0, lastLine: [])
+        var errors: [String] = []
+        var moreErrors = false
+        var inFileConflict: String?
+        var storeConflict: String?
+        var seen: [IdFingerprint: (digest: UInt64, line: Int)] = [:]
+        let progress = ProgressBar(total: input.size ?? 0, label: "checking", showsCount: false)
+        try await eachBatch(of: input.reader(), maxLines: 10_000, now: checked.now) { batch, validated, bytesRead in
+            progress.update(bytesRead)
+            checked.count += batch.lines.count
+            if let last = batch.lines.last { checked.lastLine = Array(batch.bytes[last.range]) }
+            for error in validated.errors {
+                if errors.count < 20 { errors.append(error) } else { moreErrors = true }
+            }
+            if validated.moreErrors || moreErrors {
+                moreErrors = true
+                return false
+            }
+            guard errors.isEmpty, inFileConflict == nil else { return true }
+            for (event, line) in zip(validated.events, batch.lines) {
+                let key = IdFingerprint(event.id)
+                let digest = UInt64(event.contentDigest.prefix(16), radix: 16) ?? 0
+                if let first = seen[key] {
+                    if first.digest != digest {
+                        inFileConflict = "line \(line.number): id \"\(event.id)\" was used on line \(first.line) with different content; nothing was written"
+                        return true
+                    }
+                } else {
+                    seen[key] = (digest, line.number)
+                }
+            }
+            if storeConflict == nil, let store, let conflict = try await store.firstConflict(in: validated.events, exactRows: validated.rows) {
+                guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
+                storeConflict =
+                    "line \(batch.lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written"
+            }
+            return true
+        }
         progress.finish()
+        if !errors.isEmpty {
+            throw CLIError("invalid events; nothing was written:\n" + (errors + (moreErrors ? ["…"] : [])).joined(separator: "\n"))
+        }
+        if let conflict = inFileConflict ?? storeConflict { throw CLIError(conflict) }
+        guard checked.count > 0 else { throw CLIError("\(input.name): no events (expected one JSON event per line)") }
+        return checked
+    }
+
+    /// The second pass: validates the input again, a batch ahead of the writes, and writes a
+    /// transaction per batch.
+    static func write(_ input: NDJSONInput, checked: Checked, into store: any EventDatabase, transactionSize: Int, started: Date) async throws {
+        let progress = ProgressBar(total: checked.count, label: "importing", showsCount: true)
+        let wasEmpty = try await store.lastSequence() == 0
+        var result = ImportResult()
+        var written = 0
+        try await eachBatch(of: input.reader(), maxLines: transactionSize, now: checked.now) { batch, validated, _ in
+            guard validated.errors.isEmpty, validated.events.count == batch.lines.count, written + batch.lines.count <= checked.count else {
+                throw stopped(CLIError("\(input.name) changed while it was imported"), written: written, of: checked.count, lines: batch.lines)
+            }
+            do {
+                let done = written
+                let r = try await store.importEvents(validated.events, transactionSize: transactionSize) { progress.update(done + $0) }
+                result.created += r.created
+                result.duplicates += r.duplicates
+            } catch {
+                throw stopped(error, written: written, of: checked.count, lines: batch.lines)
+            }
+            written += batch.lines.count
+            return true
+        }
+        progress.finish()
+        guard written == checked.count else {
+            throw stopped(CLIError("\(input.name) changed while it was imported"), written: written, of: checked.count, lines: [])
+        }
         let head = try await store.headHash() ?? "none"
         let seconds = Date().timeIntervalSince(started)
-        print("imported \(events.count) events (\(result.created) new, \(result.duplicates) duplicates) in \(String(format: "%.2f", seconds)) s")
+        print("imported \(written) events (\(result.created) new, \(result.duplicates) duplicates) in \(String(format: "%.2f", seconds)) s")
         var headLine = "head hash \(head)"
-        if wasEmpty, let exported = Self.lastExportedHash(lines, input: input) {
+        if wasEmpty, let exported = (try? JSONValue.parse(checked.lastLine[...]))?["hash"]?.stringValue {
             headLine += exported == head ? " (the export's)" : " (the export's last row has \(exported))"
         }
         print(headLine)
     }
 
-    func readInput() throws -> [UInt8] {
-        if file == "-" {
-            return Array(FileHandle.standardInput.readDataToEndOfFile())
+    /// An error of the second pass, saying how much of the input is in the log by then.
+    static func stopped(_ error: any Error, written: Int, of total: Int, lines: [(number: Int, range: Range<Int>)]) -> any Error {
+        switch error {
+        case let StoreError.importStopped(imported, _, reason):
+            return StoreError.importStopped(imported: written + imported, of: total, reason: explained(reason, lines: lines))
+        case _ where written == 0:
+            let reason = explained(error, lines: lines)
+            return reason is CLIError ? CLIError("\(reason); nothing was written") : reason
+        default:
+            return StoreError.importStopped(imported: written, of: total, reason: explained(error, lines: lines))
         }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CLIError("cannot read \(file)")
+    }
+
+    private static func explained(_ error: any Error, lines: [(number: Int, range: Range<Int>)]) -> any Error {
+        guard case let AppendError.conflict(index, id, existing) = error, lines.indices.contains(index) else { return error }
+        return CLIError("line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content")
+    }
+
+    /// Reads and validates batch after batch, validating the next one while `body` handles
+    /// the last (with the bytes read so far); stops when `body` returns false.
+    static func eachBatch(
+        of reader: NDJSONReader,
+        maxLines: Int,
+        now: Timestamp,
+        _ body: (NDJSONBatch, ValidatedBatch, Int) async throws -> Bool
+    ) async throws {
+        var reader = reader
+        func validating(_ batch: NDJSONBatch?) -> Task<ValidatedBatch, Never>? {
+            batch.map { b in Task.detached { await validate(b, now: now) } }
         }
-        return Array(data)
+        var batch = try reader.next(maxLines: maxLines)
+        var pending = validating(batch)
+        defer { pending?.cancel() }
+        while let current = batch, let task = pending {
+            let validated = await task.value
+            let bytesRead = reader.bytesRead
+            batch = try reader.next(maxLines: maxLines)
+            pending = validating(batch)
+            guard try await body(current, validated, bytesRead) else { return }
+        }
+    }
+
+    /// A batch's lines as events; `rows`: the indices of those that are rows of an export
+    /// (their ids must hold the same stored event). `events` is empty once a line is bad.
+    struct ValidatedBatch: Sendable {
+        var events: [PreparedEvent] = []
+        var rows: Set<Int> = []
+        var errors: [String] = []
+        /// More than 20 lines are bad.
+        var moreErrors = false
+    }
+
+    /// Validates a batch on every core.
+    static func validate(_ batch: NDJSONBatch, now: Timestamp) async -> ValidatedBatch {
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let chunk = max(1, (batch.lines.count + workers - 1) / workers)
+        let parts = await withTaskGroup(of: (Int, ValidatedBatch).self) { group in
+            for (w, first) in stride(from: 0, to: batch.lines.count, by: chunk).enumerated() {
+                group.addTask {
+                    var part = ValidatedBatch()
+                    part.events.reserveCapacity(chunk)
+                    for i in first..<min(batch.lines.count, first + chunk) {
+                        let line = batch.lines[i]
+                        switch Self.prepare(batch.bytes[line.range], now: now) {
+                        case .success(let p):
+                            if part.errors.isEmpty { part.events.append(p.event) }
+                            if p.isRow { part.rows.insert(i) }
+                        case .failure(let e):
+                            if part.errors.count < 20 {
+                                part.errors.append("line \(line.number): " + e.errors.map(\.description).joined(separator: "; "))
+                            } else {
+                                part.moreErrors = true
+                            }
+                        }
+                    }
+                    return (w, part)
+                }
+            }
+            var all: [(Int, ValidatedBatch)] = []
+            for await part in group { all.append(part) }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var result = ValidatedBatch()
+        for part in parts {
+            result.errors += part.errors
+            result.moreErrors = result.moreErrors || part.moreErrors
+            result.rows.formUnion(part.rows)
+            if result.errors.isEmpty { result.events += part.events }
+        }
+        if !result.errors.isEmpty { result.events = [] }
+        return result
     }
 
     /// A native event, or a row of an export or of `events list --format ndjson` (`isRow`).
@@ -97,107 +257,37 @@ struct EventsImport: AsyncParsableCommand {
         if ExportedRow.isRow(json) { return ExportedRow.prepare(json).map { ($0, true) } }
         return Event.validate(json, now: now).map { (PreparedEvent($0, raw: Array(bytes), format: .native, receivedAt: now), false) }
     }
-
-    /// The chain hash the last line states, when it is a row of an export.
-    static func lastExportedHash(_ lines: [(number: Int, range: Range<Int>)], input: [UInt8]) -> String? {
-        guard let last = lines.last, let json = try? JSONValue.parse(input[last.range]) else { return nil }
-        return json["hash"]?.stringValue
-    }
-
-    /// The non-blank lines with their 1-based line numbers.
-    static func numberedLines(_ input: [UInt8]) -> [(number: Int, range: Range<Int>)] {
-        var result: [(Int, Range<Int>)] = []
-        var start = 0
-        var number = 1
-        for i in 0...input.count where i == input.count || input[i] == 0x0A {
-            if input[start..<i].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
-                result.append((number, start..<i))
-            }
-            number += 1
-            start = i + 1
-        }
-        return result
-    }
-
-    /// Validates every line, on every core; throws listing the bad lines. `rows`: the indices
-    /// of the lines that are rows of an export (their ids must hold the same stored event).
-    static func validate(_ lines: [(number: Int, range: Range<Int>)], input: [UInt8]) async throws -> (events: [PreparedEvent], rows: Set<Int>) {
-        let now = Timestamp.now()
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let chunk = (lines.count + workers - 1) / workers
-        let results = await withTaskGroup(of: (Int, [PreparedEvent], [String], [Int]).self) { group in
-            for w in 0..<workers {
-                let range = (w * chunk)..<min(lines.count, (w + 1) * chunk)
-                if range.isEmpty { continue }
-                group.addTask {
-                    var prepared: [PreparedEvent] = []
-                    prepared.reserveCapacity(range.count)
-                    var errors: [String] = []
-                    var rows: [Int] = []
-                    for i in range {
-                        let (number, bytes) = (lines[i].number, input[lines[i].range])
-                        switch Self.prepare(bytes, now: now) {
-                        case .success(let p):
-                            if errors.isEmpty { prepared.append(p.event) }
-                            if p.isRow { rows.append(i) }
-                        case .failure(let e):
-                            if errors.count < 20 {
-                                errors.append("line \(number): " + e.errors.map(\.description).joined(separator: "; "))
-                            } else if errors.count == 20 {
-                                errors.append("…")
-                            }
-                        }
-                    }
-                    return (w, prepared, errors, rows)
-                }
-            }
-            var all: [(Int, [PreparedEvent], [String], [Int])] = []
-            for await r in group { all.append(r) }
-            return all.sorted { $0.0 < $1.0 }
-        }
-        let errors = results.flatMap(\.2)
-        if !errors.isEmpty {
-            throw CLIError("invalid events; nothing was written:\n" + errors.prefix(21).joined(separator: "\n"))
-        }
-        let events = results.flatMap(\.1)
-        // The same id twice in one file must carry the same content.
-        var seen: [String: (Int, String)] = [:]
-        seen.reserveCapacity(events.count)
-        for (i, e) in events.enumerated() {
-            if let (first, digest) = seen[e.id] {
-                if digest != e.contentDigest {
-                    throw CLIError(
-                        "line \(lines[i].number): id \"\(e.id)\" was used on line \(lines[first].number) with different content; nothing was written"
-                    )
-                }
-            } else {
-                seen[e.id] = (i, e.contentDigest)
-            }
-        }
-        return (events, Set(results.flatMap(\.3)))
-    }
 }
 
-/// A one-line progress bar on a terminal's standard error; silent otherwise.
+/// A one-line progress bar on a terminal's standard error; silent otherwise, and with no total.
 final class ProgressBar: Sendable {
     let total: Int
-    let enabled = isatty(STDERR_FILENO) == 1
+    let label: String
+    /// Whether to show `done/total` after the percentage (events, not bytes).
+    let showsCount: Bool
+    let enabled: Bool
     private let lastDrawn = Mutex(Date.distantPast)
 
-    init(total: Int) { self.total = total }
+    init(total: Int, label: String, showsCount: Bool) {
+        self.total = total
+        self.label = label
+        self.showsCount = showsCount
+        enabled = total > 0 && isatty(STDERR_FILENO) == 1
+    }
 
     func update(_ done: Int) {
+        guard enabled else { return }
         let due = lastDrawn.withLock { last in
             guard Date().timeIntervalSince(last) > 0.1 || done == total else { return false }
             last = Date()
             return true
         }
-        guard enabled, due else { return }
+        guard due else { return }
         let width = 30
-        let filled = total == 0 ? width : done * width / total
+        let filled = min(width, done * width / total)
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let percent = total == 0 ? 100 : done * 100 / total
-        FileHandle.standardError.write(Data("\rimporting \(bar) \(percent)% \(done)/\(total)".utf8))
+        let count = showsCount ? " \(done)/\(total)" : ""
+        FileHandle.standardError.write(Data("\r\(label) \(bar) \(min(100, done * 100 / total))%\(count)".utf8))
     }
 
     func finish() {

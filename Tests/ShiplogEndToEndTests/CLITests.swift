@@ -227,6 +227,71 @@ import Testing
         #expect(try shiplog(["verify", "--db", db]).status == 0)
     }
 
+    @Test func importChecksTheWholeInputBeforeItsFirstWrite() throws {
+        // The input is checked 10,000 lines at a time: what a later batch holds still stops it all.
+        let failed = #""type":"deployment.failed","service":"x","environment":"dev","time":"2026-01-01T00:00:00Z"}"#
+        var lines = ndjson(25_000, prefix: "b").split(separator: "\n").map(String.init)
+        lines[23_999] = #"{"id":"b1","# + failed
+        let inFile = try shiplog(["events", "import", "--db", db, dir.write("dup.ndjson", lines.joined(separator: "\n"))])
+        #expect(inFile.status != 0)
+        #expect(inFile.stderr.contains(#"line 24000: id "b1" was used on line 2 with different content; nothing was written"#), "\(inFile.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db), "a log that did not exist is not created")
+
+        #expect(try shiplog(["events", "import", "--db", db, "-"], stdin: ndjson(10, prefix: "b")).status == 0)
+        var later = ndjson(25_000, prefix: "c").split(separator: "\n").map(String.init)
+        later[21_000] = #"{"id":"b3","# + failed
+        let stored = try shiplog(["events", "import", "--db", db, dir.write("stored.ndjson", later.joined(separator: "\n"))])
+        #expect(stored.status != 0)
+        #expect(stored.stderr.contains(#"line 21001: id "b3" is already recorded (sequence 4) with different content"#), "\(stored.stderr)")
+        #expect(rowCount(db) == 10)
+
+        var invalid = ndjson(25_000, prefix: "i").split(separator: "\n").map(String.init)
+        invalid[24_999] = #"{"id":"i-bad","type":"deployment.succeeded"}"#
+        let bad = try shiplog(["events", "import", "--db", db, dir.write("invalid.ndjson", invalid.joined(separator: "\n"))])
+        #expect(bad.stderr.contains("line 25000: service: required"), "\(bad.stderr)")
+        #expect(rowCount(db) == 10)
+
+        // A line past the bound is refused by its number, without holding it whole.
+        let long = dir.write(
+            "long.ndjson",
+            ndjson(3, prefix: "l") + #"{"id":"l9","type":"deployment.succeeded","service":"a","environment":"dev","version":""#
+                + String(repeating: "x", count: 5 << 20) + "\"}\n" + ndjson(3, prefix: "m")
+        )
+        let tooLong = try shiplog(["events", "import", "--db", db, long])
+        #expect(tooLong.status != 0)
+        #expect(tooLong.stderr.contains("line 4: longer than 4194304 bytes (one event per line); nothing was written"), "\(tooLong.stderr)")
+        #expect(rowCount(db) == 10)
+    }
+
+    @Test func importReadsAPipeTwice() throws {
+        // Standard input from a pipe is kept in a temporary file for the second pass. Blank
+        // lines count in line numbers; the last line needs no newline.
+        let file = dir.write("piped.ndjson", "\n" + ndjson(25_000, prefix: "p") + "\n\n" + ndjson(1, prefix: "q").dropLast())
+        let piped = try runProgram("/bin/sh", ["-c", "cat \"$1\" | \"$2\" events import --db \"$3\" -", "sh", file, shiplogBinary, db])
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout.contains("imported 25001 events (25001 new, 0 duplicates)"), "\(piped.stdout)")
+        #expect(rowCount(db) == 25_001)
+        #expect(sqlite3(db, "SELECT event_id FROM events WHERE seq = 25001").output == "q0\n")
+        let again = try runProgram("/bin/sh", ["-c", "cat \"$1\" | \"$2\" events import --db \"$3\" -", "sh", file, shiplogBinary, db])
+        #expect(again.stdout.contains("(0 new, 25001 duplicates)"), "\(again.stdout)")
+        let broken = try runProgram(
+            "/bin/sh", ["-c", "{ cat \"$1\"; echo; echo '{oops'; } | \"$2\" events import --db \"$3\" -", "sh", file, shiplogBinary, db]
+        )
+        #expect(broken.stderr.contains("line 25005: : invalid JSON"), "\(broken.stderr)")
+        #expect(rowCount(db) == 25_001)
+    }
+
+    @Test func importHoldsABatchNotTheWholeInput() throws {
+        // Peak memory grows with a transaction, not with the input: 100,000 events in
+        // transactions of 2,000 stay far below what holding them all takes (about 2 KiB each).
+        let file = dir.write("big.ndjson", ndjson(100_000, prefix: "m"))
+        let r = try runProgram("/usr/bin/time", ["-f", "peak %M KB", shiplogBinary, "events", "import", "--db", db, "--transaction-size", "2000", file])
+        #expect(r.status == 0, "\(r.stderr) (needs GNU time at /usr/bin/time, Debian package time)")
+        let peak = r.stderr.split(separator: "\n").last.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
+        #expect(peak.map { $0 < 120_000 } == true, "peak RSS \(peak.map { "\($0) KB" } ?? r.stderr)")
+        #expect(rowCount(db) == 100_000)
+    }
+
     @Test func twoProcessesImportingAtOnceLoseNothing() throws {
         let a = dir.write("a.ndjson", ndjson(20_000, prefix: "a"))
         let b = dir.write("b.ndjson", ndjson(20_000, prefix: "b"))
