@@ -94,7 +94,8 @@ struct EventsImport: AsyncParsableCommand {
                 let digest = UInt64(event.contentDigest.prefix(16), radix: 16) ?? 0
                 if let first = seen[key] {
                     if first.digest != digest {
-                        inFileConflict = "line \(line.number): id \"\(event.id)\" was used on line \(first.line) with different content; nothing was written"
+                        inFileConflict =
+                            "line \(line.number): id \"\(event.id)\" was used on line \(first.line) with different content; nothing was written"
                         return true
                     }
                 } else {

@@ -98,7 +98,7 @@ struct EventsList: AsyncParsableCommand {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, c in
                 let cell = c.count > 40 ? String(c.prefix(39)) + "…" : c
-                return i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                return i == cells.count - 1 ? cell : cell + String(repeating: " ", count: max(0, widths[i] - cell.count))
             }.joined(separator: "  ")
         }
         print(line(header))

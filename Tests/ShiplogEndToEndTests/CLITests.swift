@@ -275,7 +275,8 @@ import Testing
         let again = try runProgram("/bin/sh", ["-c", "cat \"$1\" | \"$2\" events import --db \"$3\" -", "sh", file, shiplogBinary, db])
         #expect(again.stdout.contains("(0 new, 25001 duplicates)"), "\(again.stdout)")
         let broken = try runProgram(
-            "/bin/sh", ["-c", "{ cat \"$1\"; echo; echo '{oops'; } | \"$2\" events import --db \"$3\" -", "sh", file, shiplogBinary, db]
+            "/bin/sh",
+            ["-c", "{ cat \"$1\"; echo; echo '{oops'; } | \"$2\" events import --db \"$3\" -", "sh", file, shiplogBinary, db]
         )
         #expect(broken.stderr.contains("line 25005: : invalid JSON"), "\(broken.stderr)")
         #expect(rowCount(db) == 25_001)
@@ -285,7 +286,10 @@ import Testing
         // Peak memory grows with a transaction, not with the input: 100,000 events in
         // transactions of 2,000 stay far below what holding them all takes (about 2 KiB each).
         let file = dir.write("big.ndjson", ndjson(100_000, prefix: "m"))
-        let r = try runProgram("/usr/bin/time", ["-f", "peak %M KB", shiplogBinary, "events", "import", "--db", db, "--transaction-size", "2000", file])
+        let r = try runProgram(
+            "/usr/bin/time",
+            ["-f", "peak %M KB", shiplogBinary, "events", "import", "--db", db, "--transaction-size", "2000", file]
+        )
         #expect(r.status == 0, "\(r.stderr) (needs GNU time at /usr/bin/time, Debian package time)")
         let peak = r.stderr.split(separator: "\n").last.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
         #expect(peak.map { $0 < 120_000 } == true, "peak RSS \(peak.map { "\($0) KB" } ?? r.stderr)")
