@@ -3,6 +3,7 @@ import ShiplogStore
 
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backup",
         abstract: "Copy the event log to a new file while it is in use, and verify the copy.",
         discussion: """
             The copy holds every event committed when the backup began; a server can keep \

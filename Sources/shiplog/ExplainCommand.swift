@@ -4,6 +4,7 @@ import ShiplogModel
 
 struct Explain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "explain",
         abstract: "The events behind each DORA figure of one service and environment.",
         discussion: """
             Lists, for the window: each deployment counted and the event that failed it; each \\

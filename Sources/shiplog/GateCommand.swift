@@ -5,6 +5,7 @@ import ShiplogModel
 
 struct Gate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "gate",
         abstract: "Exit 0 only if a version succeeded in every earlier pipeline environment.",
         discussion: """
             For a CI step before deploying: shiplog gate --service checkout --env production --version 1.4.2

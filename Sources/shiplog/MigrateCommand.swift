@@ -5,6 +5,7 @@ import ShiplogStore
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "migrate",
         abstract: "Copy every row of one event log into another, empty one: SQLite to PostgreSQL or back.",
         discussion: """
             Rows keep their sequence numbers, receive times, formats and raw bodies, so the copy \

@@ -5,6 +5,7 @@ import ShiplogModel
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "DORA figures per service with their performance level.",
         discussion: "Levels follow the 2023 DORA thresholds. Deployment frequency counts deployments per day over the window."
     )

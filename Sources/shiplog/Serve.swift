@@ -11,6 +11,7 @@ import ShiplogStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the HTTP service: ingest, history API, health.",
         discussion: """
             Binds 127.0.0.1 by default and then accepts writes without a token. On any other \

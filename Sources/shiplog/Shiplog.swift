@@ -1,5 +1,8 @@
 import ArgumentParser
 
+/// Every command names itself in its configuration: without a name, ArgumentParser derives it
+/// with `String(describing:)` of the type, whose dynamic casts scan every protocol conformance
+/// of this large binary, for every command, on every start (half of `--version`'s time).
 @main
 struct Shiplog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +15,7 @@ struct Shiplog: AsyncParsableCommand {
 
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "events",
         abstract: "Record, list and import events.",
         subcommands: [EventsList.self, EventsRecord.self, EventsImport.self, EventsExport.self]
     )

@@ -3,7 +3,7 @@ import ShiplogMetrics
 import ShiplogModel
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Live versions per environment, and what waits to be promoted.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Live versions per environment, and what waits to be promoted.")
 
     @OptionGroup var log: LogOptions
     @OptionGroup var pipeline: PipelineOption

@@ -3,6 +3,7 @@ import ShiplogStore
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check the hash chain and the append-only schema of the event log.",
         discussion: """
             Reads the file without changing it (a file that is not a shiplog event log is \
