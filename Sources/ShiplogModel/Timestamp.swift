@@ -47,22 +47,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             rem += 86_400
             days -= 1
         }
+        // Nanoseconds in an Int64 span the years 1677 to 2262: always four digits.
         let (y, m, d) = Self.civil(fromDays: days)
-        if (0...9999).contains(y) { return Self.format(y, m, d, rem, frac) }
-        var s = Self.pad(y, 4) + "-" + Self.pad(m, 2) + "-" + Self.pad(d, 2) + "T"
-        s += Self.pad(rem / 3600, 2) + ":" + Self.pad(rem % 3600 / 60, 2) + ":" + Self.pad(rem % 60, 2)
-        if frac != 0 {
-            var digits = Self.pad(frac, 9)
-            while digits.hasSuffix("0") { digits.removeLast() }
-            s += "." + digits
-        }
-        return s + "Z"
-    }
-
-    /// `rfc3339` for years of four digits, written into one buffer: this runs for every
-    /// event an import encodes.
-    private static func format(_ y: Int64, _ m: Int64, _ d: Int64, _ secondOfDay: Int64, _ frac: Int64) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { b in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { b in
             func put(_ v: Int64, _ width: Int, at end: Int) {
                 var v = v
                 for i in stride(from: end - 1, through: end - width, by: -1) {
@@ -76,11 +63,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             b[7] = UInt8(ascii: "-")
             put(d, 2, at: 10)
             b[10] = UInt8(ascii: "T")
-            put(secondOfDay / 3600, 2, at: 13)
+            put(rem / 3600, 2, at: 13)
             b[13] = UInt8(ascii: ":")
-            put(secondOfDay % 3600 / 60, 2, at: 16)
+            put(rem % 3600 / 60, 2, at: 16)
             b[16] = UInt8(ascii: ":")
-            put(secondOfDay % 60, 2, at: 19)
+            put(rem % 60, 2, at: 19)
             var count = 19
             if frac != 0 {
                 b[19] = UInt8(ascii: ".")
@@ -91,11 +78,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             b[count] = UInt8(ascii: "Z")
             return String(decoding: UnsafeBufferPointer(rebasing: b[0...count]), as: UTF8.self)
         }
-    }
-
-    private static func pad(_ v: Int64, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
     // Howard Hinnant's days-from-civil algorithms.

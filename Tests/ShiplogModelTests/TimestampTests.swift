@@ -22,6 +22,13 @@ import Testing
         #expect(Timestamp(rfc3339: canonical) == t)
     }
 
+    @Test func theWholeRangeIsWrittenWithFourDigitYears() {
+        #expect(Timestamp(nanoseconds: .min).rfc3339 == "1677-09-21T00:12:43.145224192Z")
+        #expect(Timestamp(nanoseconds: .max).rfc3339 == "2262-04-11T23:47:16.854775807Z")
+        #expect(Timestamp(nanoseconds: -1).rfc3339 == "1969-12-31T23:59:59.999999999Z")
+        #expect(Timestamp(nanoseconds: 1_000_000_010).rfc3339 == "1970-01-01T00:00:01.00000001Z")
+    }
+
     @Test func knownEpochValues() {
         #expect(Timestamp(rfc3339: "1970-01-01T00:00:01Z")?.nanoseconds == 1_000_000_000)
         #expect(Timestamp(rfc3339: "2001-09-09T01:46:40Z")?.nanoseconds == Int64(1_000_000_000_000_000_000))
