@@ -62,18 +62,14 @@ public final class SQLiteEventLog: EventLog {
         let walSync = WALSync(walPath: path + "-wal", syncFile: options.syncFile)
         self.walSync = walSync
         let migrator = Schema.migrator
-        try pool.read { db in
-            if try migrator.hasBeenSuperseded(db) {
-                let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
-                throw StoreError.newerSchema(path: path, unknown: unknown)
-            }
-        }
+        let state = try pool.read(Schema.State.init)
+        let unknown = state.applied.subtracting(migrator.migrations)
+        if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknown: unknown.sorted()) }
+        let current = state.applied.isSuperset(of: migrator.migrations)
         if options.readOnly {
-            try pool.read { db in
-                guard try db.tableExists("events") else { throw StoreError.notAnEventLog(path: path) }
-                guard try migrator.hasCompletedMigrations(db) else { throw StoreError.olderSchema(path: path) }
-            }
-        } else {
+            guard state.hasEvents else { throw StoreError.notAnEventLog(path: path) }
+            guard current else { throw StoreError.olderSchema(path: path) }
+        } else if !current {
             try Self.migrate(pool, with: migrator, busyTimeout: options.busyTimeout)
         }
         let committed = SequenceSignal(try pool.read(Self.lastSequence))

@@ -28,6 +28,24 @@ enum Schema {
         sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
+    /// What a file holds of shiplog's schema, read with two plain queries: every process
+    /// that opens a log asks, and GRDB's migrator answers by introspecting the whole schema
+    /// (about 1.5 ms of a CLI command's start).
+    struct State {
+        /// Whether the file has an `events` table.
+        var hasEvents: Bool
+        /// The migrations applied to the file (none when it has no migrations table).
+        var applied: Set<String>
+
+        init(_ db: Database) throws {
+            let tables = try Set(
+                String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'grdb_migrations')")
+            )
+            hasEvents = tables.contains("events")
+            applied = tables.contains("grdb_migrations") ? try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")) : []
+        }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-event-log") { db in
