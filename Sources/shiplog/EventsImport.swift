@@ -104,8 +104,7 @@ struct EventsImport: AsyncParsableCommand {
             }
             if storeConflict == nil, let store, let conflict = try await store.firstConflict(in: validated.events, exactRows: validated.rows) {
                 guard case let .conflict(index, id, existing) = conflict else { throw CLIError("\(conflict)") }
-                storeConflict =
-                    "line \(batch.lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content; nothing was written"
+                storeConflict = recordedConflict(line: batch.lines[index].number, id: id, existing: existing) + "; nothing was written"
             }
             return true
         }
@@ -169,7 +168,11 @@ struct EventsImport: AsyncParsableCommand {
 
     private static func explained(_ error: any Error, lines: [(number: Int, range: Range<Int>)]) -> any Error {
         guard case let AppendError.conflict(index, id, existing) = error, lines.indices.contains(index) else { return error }
-        return CLIError("line \(lines[index].number): id \"\(id)\" is already recorded (sequence \(existing)) with different content")
+        return CLIError(recordedConflict(line: lines[index].number, id: id, existing: existing))
+    }
+
+    private static func recordedConflict(line: Int, id: String, existing: Int64) -> String {
+        "line \(line): id \"\(id)\" is already recorded (sequence \(existing)) with different content"
     }
 
     /// Reads and validates batch after batch, validating the next one while `body` handles
@@ -241,7 +244,7 @@ struct EventsImport: AsyncParsableCommand {
             result.errors += part.errors
             result.moreErrors = result.moreErrors || part.moreErrors
             result.rows.formUnion(part.rows)
-            if result.errors.isEmpty { result.events += part.events }
+            result.events += part.events
         }
         if !result.errors.isEmpty { result.events = [] }
         return result

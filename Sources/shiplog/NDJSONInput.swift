@@ -100,7 +100,7 @@ struct NDJSONReader {
             }
             scanned = buffer.count
             if buffer.count - lineStart > NDJSONInput.maxLineBytes {
-                throw CLIError("line \(nextNumber): longer than \(NDJSONInput.maxLineBytes) bytes (one event per line); nothing was written")
+                throw tooLong()
             }
             if atEnd {
                 if lineStart < buffer.count {
@@ -120,11 +120,15 @@ struct NDJSONReader {
     private mutating func add(_ range: Range<Int>, to lines: inout [(number: Int, range: Range<Int>)]) throws {
         defer { nextNumber += 1 }
         if range.count > NDJSONInput.maxLineBytes {
-            throw CLIError("line \(nextNumber): longer than \(NDJSONInput.maxLineBytes) bytes (one event per line); nothing was written")
+            throw tooLong()
         }
         if buffer[range].contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
             lines.append((nextNumber, range))
         }
+    }
+
+    private func tooLong() -> CLIError {
+        CLIError("line \(nextNumber): longer than \(NDJSONInput.maxLineBytes) bytes (one event per line); nothing was written")
     }
 
     private static func newline(in buffer: [UInt8], from offset: Int) -> Int? {
