@@ -24,7 +24,7 @@ extension SQLiteEventLog {
         do {
             try? FileManager.default.removeItem(atPath: partial)
             let copy = try DatabaseQueue(path: partial)
-            try pool.backup(to: copy)
+            try database.backup(to: copy)
             let (result, check) = try copy.read { db in
                 (BackupResult(events: try Self.lastSequence(db), headHash: try Self.headHash(db)), try Self.verify(db))
             }

@@ -121,7 +121,7 @@ extension SQLiteEventLog {
 
     /// Up to `limit` rows after `sequence`, in sequence order.
     public func exportPage(after sequence: Int64, limit: Int) throws -> [ExportedRow] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """

@@ -8,7 +8,7 @@ extension SQLiteEventLog {
     /// For the events `exact` names (rows of an export, which carry their own content digest),
     /// other content is also a stored event that differs.
     public func firstConflict(in events: [PreparedEvent], exact: (Int) -> Bool = { _ in false }) throws -> AppendError? {
-        try pool.read { db in
+        try database.read { db in
             let lookup = try db.cachedStatement(sql: "SELECT seq, content_digest, event FROM events WHERE event_id = ?")
             for (index, event) in events.enumerated() {
                 if let row = try Row.fetchOne(lookup, arguments: [event.id]) {
@@ -55,7 +55,7 @@ extension SQLiteEventLog {
     private func importChunk(_ chunk: ArraySlice<PreparedEvent>, at start: Int) throws -> [AppendOutcome] {
         var last: Int64 = 0
         var created: [StoredEvent] = []
-        let outcomes: [AppendOutcome] = try pool.writeWithoutTransaction { db in
+        let outcomes: [AppendOutcome] = try database.writeWithoutTransaction { db in
             var outcomes: [AppendOutcome] = []
             outcomes.reserveCapacity(chunk.count)
             try db.inTransaction(.immediate) {

@@ -5,7 +5,7 @@ import ShiplogModel
 /// Reading: history pages, rows in sequence order, one pair's or service's events.
 extension SQLiteEventLog {
     public func lastSequence() async throws -> Int64 {
-        try await pool.read(Self.lastSequence)
+        try await database.read(Self.lastSequence)
     }
 
     static func lastSequence(_ db: Database) throws -> Int64 {
@@ -13,12 +13,12 @@ extension SQLiteEventLog {
     }
 
     public func page(_ query: EventQuery) async throws -> EventPage {
-        try await pool.read { db in try Self.page(query, db: db) }
+        try await database.read { db in try Self.page(query, db: db) }
     }
 
     /// Synchronous form of `page(_:)` for the CLI.
     public func pageNow(_ query: EventQuery) throws -> EventPage {
-        try pool.read { db in try Self.page(query, db: db) }
+        try database.read { db in try Self.page(query, db: db) }
     }
 
     static func page(_ query: EventQuery, db: Database) throws -> EventPage {
@@ -65,7 +65,7 @@ extension SQLiteEventLog {
 
     public func events(after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
         if let cached = recent.rows(after: sequence, limit: limit) { return cached }
-        return try await pool.read { db in
+        return try await database.read { db in
             try EventRow.decodeInParallel(
                 EventRow.fetchAll(
                     db,
@@ -78,7 +78,7 @@ extension SQLiteEventLog {
 
     public func pairEvents(service: String, environment: String, after position: LogPosition?, through: Int64) async throws -> [StoredEvent] {
         let after = position ?? LogPosition(time: .min, sequence: .min)
-        return try await pool.read { db in
+        return try await database.read { db in
             try EventRow.decodeInParallel(
                 EventRow.fetchAll(
                     db,
@@ -94,7 +94,7 @@ extension SQLiteEventLog {
     }
 
     public func serviceEvents(_ service: String) async throws -> [StoredEvent] {
-        try await pool.read { db in
+        try await database.read { db in
             try EventRow.decodeInParallel(
                 EventRow.fetchAll(
                     db,
@@ -106,10 +106,10 @@ extension SQLiteEventLog {
     }
 
     public func rowHash(_ sequence: Int64) async throws -> String? {
-        try await pool.read { db in try Self.rowHash(db, sequence) }.map { hex($0) }
+        try await database.read { db in try Self.rowHash(db, sequence) }.map { hex($0) }
     }
 
     public func rawBody(_ sequence: Int64) async throws -> [UInt8]? {
-        try await pool.read { db in try Data.fetchOne(db, sql: "SELECT raw FROM events WHERE seq = ?", arguments: [sequence]) }.map { Array($0) }
+        try await database.read { db in try Data.fetchOne(db, sql: "SELECT raw FROM events WHERE seq = ?", arguments: [sequence]) }.map { Array($0) }
     }
 }

@@ -27,7 +27,7 @@ extension SQLiteEventLog: SnapshotStore {
 
     /// The key snapshots of this database are authenticated with.
     func snapshotKey() throws -> SymmetricKey {
-        guard let key = try pool.read({ db in try Data.fetchOne(db, sql: "SELECT key FROM snapshot_key LIMIT 1") }), key.count >= 32 else {
+        guard let key = try database.read({ db in try Data.fetchOne(db, sql: "SELECT key FROM snapshot_key LIMIT 1") }), key.count >= 32 else {
             throw StoreError.corruptRow(sequence: 0, reason: "the database has no snapshot key")
         }
         return SymmetricKey(data: key)
@@ -35,7 +35,7 @@ extension SQLiteEventLog: SnapshotStore {
 
     /// The chain hash stored with row `sequence`; nil when there is no such row.
     func storedHash(_ sequence: Int64) throws -> Data? {
-        try pool.read { db in try Self.rowHash(db, sequence) }
+        try database.read { db in try Self.rowHash(db, sequence) }
     }
 
     static func rowHash(_ db: Database, _ sequence: Int64) throws -> Data? {
@@ -44,6 +44,6 @@ extension SQLiteEventLog: SnapshotStore {
 
     /// Synchronous form of `lastSequence()`.
     public func lastSequenceNow() throws -> Int64 {
-        try pool.read(Self.lastSequence)
+        try database.read(Self.lastSequence)
     }
 }

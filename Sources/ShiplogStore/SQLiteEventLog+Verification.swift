@@ -6,7 +6,7 @@ import ShiplogModel
 /// Verification: the hash chain, the indexed columns and the append-only schema.
 extension SQLiteEventLog {
     public func verify() async throws -> VerifyReport {
-        try await pool.read { db in try Self.verify(db) }
+        try await database.read { db in try Self.verify(db) }
     }
 
     /// Verifies the log at `path` through a read-only connection, changing nothing: a file
@@ -42,12 +42,12 @@ extension SQLiteEventLog {
 
     /// Synchronous form of `verify()` for the CLI.
     public func verifyNow() throws -> VerifyReport {
-        try pool.read { db in try Self.verify(db) }
+        try database.read { db in try Self.verify(db) }
     }
 
     /// The hash of the newest row: record it somewhere else to detect a truncated tail later.
     public func headHash() throws -> String? {
-        try pool.read(Self.headHash)
+        try database.read(Self.headHash)
     }
 
     static func headHash(_ db: Database) throws -> String? {

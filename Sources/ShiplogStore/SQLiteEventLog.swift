@@ -28,7 +28,10 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public let path: String
-    let pool: DatabasePool
+    /// A pool of connections (one writer, concurrent readers) for a log that is written; one
+    /// connection for a read-only log, which a command opens to read once and exit, and
+    /// which a pool would cost a second connection and a schema check on every read.
+    let database: any DatabaseWriter
     public let committed: SequenceSignal
     /// Rows this process wrote lately, as written: the metrics read them from here instead of
     /// decoding them again.
@@ -49,20 +52,23 @@ public final class SQLiteEventLog: EventLog {
         self.path = path
         self.busyTimeout = options.busyTimeout
         self.readOnly = options.readOnly
-        let pool = try Self.retryingWhileBusy(for: options.busyTimeout) { try DatabasePool(path: path, configuration: config) }
+        let database: any DatabaseWriter = try Self.retryingWhileBusy(for: options.busyTimeout) {
+            if options.readOnly { return try DatabaseQueue(path: path, configuration: config) }
+            return try DatabasePool(path: path, configuration: config)
+        }
         // Durable before acknowledged, without making the writer wait for the disk: commits
         // do not sync (`synchronous = NORMAL`, which alone would sync only at checkpoints),
         // and every write path syncs the WAL through `walSync` before it reports success.
         // Set after the pool opens: opening switches the writer to WAL mode after
         // `prepareDatabase` and sets `synchronous` while doing so.
         if !options.readOnly {
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         }
-        self.pool = pool
+        self.database = database
         let walSync = WALSync(walPath: path + "-wal", syncFile: options.syncFile)
         self.walSync = walSync
         let migrator = Schema.migrator
-        let state = try pool.read(Schema.State.init)
+        let state = try database.read(Schema.State.init)
         let unknown = state.applied.subtracting(migrator.migrations)
         if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknown: unknown.sorted()) }
         let current = state.applied.isSuperset(of: migrator.migrations)
@@ -70,9 +76,9 @@ public final class SQLiteEventLog: EventLog {
             guard state.hasEvents else { throw StoreError.notAnEventLog(path: path) }
             guard current else { throw StoreError.olderSchema(path: path) }
         } else if !current {
-            try Self.migrate(pool, with: migrator, busyTimeout: options.busyTimeout)
+            try Self.migrate(database, with: migrator, busyTimeout: options.busyTimeout)
         }
-        let committed = SequenceSignal(try pool.read(Self.lastSequence))
+        let committed = SequenceSignal(try database.read(Self.lastSequence))
         let recent = RecentRows(capacity: 4096)
         let clock = StampClock()
         self.committed = committed
@@ -83,7 +89,7 @@ public final class SQLiteEventLog: EventLog {
             writer: { submissions in
                 do {
                     try walSync.checkHealthy()
-                    let written = try pool.writeWithoutTransaction { db in
+                    let written = try database.writeWithoutTransaction { db in
                         try Self.writeGroup(submissions, clock: clock, db: db)
                     }
                     recent.append(written.created)
@@ -102,14 +108,14 @@ public final class SQLiteEventLog: EventLog {
     /// once may apply a migration between this one's look and its write (each migration is
     /// its own transaction, so the loser's is rolled back whole): look again, until every
     /// migration is in or the busy timeout has passed.
-    static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator, busyTimeout: TimeInterval) throws {
+    static func migrate(_ database: any DatabaseWriter, with migrator: DatabaseMigrator, busyTimeout: TimeInterval) throws {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
-                try migrator.migrate(pool)
+                try migrator.migrate(database)
                 return
             } catch {
-                if try pool.read(migrator.hasCompletedMigrations) { return }
+                if try database.read(migrator.hasCompletedMigrations) { return }
                 guard Date() < deadline else { throw error }
                 usleep(UInt32.random(in: 1_000..<20_000))
             }
@@ -135,7 +141,7 @@ public final class SQLiteEventLog: EventLog {
     /// The writer's `PRAGMA synchronous` (1 = NORMAL: commits do not wait for the disk; the
     /// WAL is synced before anything is acknowledged).
     public func synchronousMode() throws -> Int {
-        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Closes every connection; later calls fail. A process that could write first folds the
@@ -144,12 +150,12 @@ public final class SQLiteEventLog: EventLog {
     /// WAL left behind costs every later read-only process a scan of it.
     public func close() throws {
         if !readOnly {
-            try? pool.writeWithoutTransaction { db in
+            try? database.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA busy_timeout = 100")
                 _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
-        try pool.close()
+        try database.close()
     }
 
     // MARK: Appending
