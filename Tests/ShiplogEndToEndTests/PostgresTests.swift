@@ -163,7 +163,15 @@ import Testing
             let before = await acknowledgedCount()
             return try await eventually(within: seconds) { await acknowledgedCount() > before + 20 }
         }
-        #expect(try await progresses(within: 30), "the load is recorded")
+        // A loaded machine can take a while to start two replicas on a new database: the load
+        // is judged once both are ready, and a failure says what the clients saw meanwhile.
+        for server in replicas {
+            let ready = try await eventually(within: 120) { try await http("GET", server.baseURL + "/readyz").status == 200 }
+            #expect(ready, "replica ready: \(server.stderr.suffix(500))")
+        }
+        let started = try await progresses(within: 60)
+        let seen = (await outcomes.refusals.suffix(3).map { "\($0.status) \($0.text.prefix(200))" }, await outcomes.failedRequests)
+        #expect(started, "the load is recorded; last refusals \(seen.0), \(seen.1) requests unanswered")
 
         for immediately in [false, true] {
             try await offThread { postgres.stop(immediately: immediately) }
