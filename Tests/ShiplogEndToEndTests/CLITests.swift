@@ -282,6 +282,27 @@ import Testing
         #expect(rowCount(db) == 25_001)
     }
 
+    @Test func importShowsProgressOnATerminalOnly() throws {
+        // Under a pseudo-terminal (util-linux `script`), each pass draws its bar to the end;
+        // with standard error redirected, nothing but the result is written.
+        let script = "/usr/bin/script"
+        #expect(FileManager.default.isExecutableFile(atPath: script), "needs \(script) (Debian package bsdutils)")
+        let file = dir.write("progress.ndjson", ndjson(25_000, prefix: "t"))
+        let command = "\"\(shiplogBinary)\" events import --db \"\(db)\" \"\(file)\""
+        let onTerminal = try runProgram(script, ["-qec", command, "/dev/null"])
+        #expect(onTerminal.status == 0, "\(onTerminal.stdout) \(onTerminal.stderr)")
+        let drawn = onTerminal.stdout.split(whereSeparator: \.isNewline).map(String.init)
+        let checking = drawn.filter { $0.hasPrefix("checking ") }
+        #expect(checking.count >= 2 && checking.last?.hasSuffix(" 100%") == true, "\(checking)")
+        #expect(drawn.contains { $0.hasPrefix("importing ") && $0.hasSuffix(" 100% 25000/25000") }, "\(drawn.suffix(6))")
+        #expect(drawn.contains { $0.hasPrefix("imported 25000 events (25000 new, 0 duplicates)") })
+
+        let redirected = try shiplog(["events", "import", "--db", db, file])
+        #expect(redirected.status == 0)
+        #expect(redirected.stderr.isEmpty, "no progress without a terminal: \(redirected.stderr)")
+        #expect(redirected.stdout.contains("imported 25000 events (0 new, 25000 duplicates)"), "\(redirected.stdout)")
+    }
+
     @Test func importHoldsABatchNotTheWholeInput() throws {
         // Peak memory grows with a transaction, not with the input: 100,000 events in
         // transactions of 2,000 stay far below what holding them all takes (about 2 KiB each).
