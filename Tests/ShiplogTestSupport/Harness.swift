@@ -179,7 +179,9 @@ package func http(
 ) async throws -> HTTPResult {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
-    request.timeoutInterval = 30
+    // Generous: on a loaded CI machine a scrape of 36,000 pairs has taken over 30 s; a test
+    // that hangs still ends at its own time limit.
+    request.timeoutInterval = 120
     if let body { request.httpBody = Data(body.utf8) }
     if let bytes { request.httpBody = Data(bytes) }
     if let contentType, body != nil || bytes != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
