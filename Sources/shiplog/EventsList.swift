@@ -20,8 +20,11 @@ struct EventsList: AsyncParsableCommand {
     @Option(help: "Only this event type.", completion: .list(EventType.allCases.map(\.rawValue))) var type: String?
     @Option(help: "From this time on: a span back from now (30m, 12h, 7d, 2w) or RFC 3339.") var since: String?
     @Option(help: "Before this time: a span back from now or RFC 3339.") var until: String?
-    @Option(help: "At most this many events.") var limit = 50
-    @Option(help: "table, json or ndjson.") var format: Format = .table
+    @Option(help: "At most this many events.") var limit = EventsList.defaultLimit
+    @Option(help: "table, json or ndjson.") var format = EventsList.defaultFormat
+
+    static let defaultLimit = 50
+    static let defaultFormat = Format.table
 
     func query() throws -> EventQuery {
         guard limit >= 1 else { throw CLIError("--limit must be at least 1") }

@@ -30,7 +30,9 @@ struct LogOptions: ParsableArguments {
             valueName: "span"
         )
     )
-    var retryFor = "60s"
+    var retryFor = LogOptions.defaultRetryFor
+
+    static let defaultRetryFor = "60s"
 
     var databasePath: String {
         db ?? ProcessInfo.processInfo.environment["SHIPLOG_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./shiplog.db"

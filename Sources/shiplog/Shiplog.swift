@@ -11,6 +11,19 @@ struct Shiplog: AsyncParsableCommand {
         version: ShiplogVersion.current,
         subcommands: [Serve.self, Events.self, Status.self, Report.self, Explain.self, Gate.self, Verify.self, Backup.self, Migrate.self]
     )
+
+    /// `events list` as people type it skips ArgumentParser's start-up work (`QuickParse`).
+    static func main() async {
+        guard var command = QuickParse.command(Array(CommandLine.arguments.dropFirst())) else {
+            await main(nil)
+            return
+        }
+        do {
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct Events: AsyncParsableCommand {
