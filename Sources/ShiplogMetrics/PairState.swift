@@ -79,11 +79,11 @@ public struct PairState: Sendable, Equatable {
     /// Who or what made the live deployment: its `actor`, else its `source`.
     public internal(set) var liveActor: String?
     /// When each artifact first became live here.
-    public internal(set) var firstLive: [String: Int64] = [:]
+    public internal(set) var firstLive = TimesByName()
     /// When each artifact first succeeded here (promotions out of this environment use it).
-    public internal(set) var firstSuccess: [String: Int64] = [:]
+    public internal(set) var firstSuccess = TimesByName()
     /// Versions that succeeded here (for `gate`, which is asked by version).
-    public internal(set) var succeededVersions: Set<String> = []
+    public internal(set) var succeededVersions = NameSet()
 
     public internal(set) var lastDeploymentTime: Int64?
     public internal(set) var lastRollbackTime: Int64?

@@ -305,12 +305,12 @@ public struct Projection: Sendable {
         let known = knowledge[key.service] ?? ServiceKnowledge()
         var previousLookup: ((String) -> Int64?)? = nil
         if let previous = pipeline.previous(key.environment) {
-            let previousSuccess = pairs[PairKey(service: key.service, environment: previous)]?.firstSuccess ?? [:]
+            let previousSuccess = pairs[PairKey(service: key.service, environment: previous)]?.firstSuccess ?? TimesByName()
             previousLookup = { previousSuccess[$0] }
         }
         return ApplyContext(
             commitTime: { known.commitTimes[$0] },
-            artifactChanges: { known.artifactChanges[stableHash($0)] },
+            artifactChanges: { known.commits(ofArtifact: stableHash($0)) },
             previousFirstSuccess: previousLookup
         )
     }

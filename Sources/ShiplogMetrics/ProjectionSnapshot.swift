@@ -9,7 +9,7 @@ import ShiplogModel
 /// `formatVersion` (the snapshot tests compare a restored projection with a replayed one).
 public enum ProjectionSnapshot {
     /// Changes whenever the encoding or the meaning of a stored figure changes.
-    public static let formatVersion = 3
+    public static let formatVersion = 4
 
     /// What the store files the snapshot under: a snapshot of another kind is never read.
     public static func kind(for pipeline: Pipeline) -> String {
@@ -125,7 +125,7 @@ extension PairState {
         w.optionalString(liveActor)
         w.times(firstLive)
         w.times(firstSuccess)
-        w.strings(succeededVersions.sorted())
+        w.hashes(succeededVersions.hashes)
         w.optionalInt(lastDeploymentTime)
         w.optionalInt(lastRollbackTime)
         w.optionalString(namespace)
@@ -186,7 +186,7 @@ extension PairState {
         liveActor = try r.optionalString()
         firstLive = try r.times()
         firstSuccess = try r.times()
-        succeededVersions = Set(try r.strings())
+        succeededVersions = NameSet(hashes: try r.hashes())
         lastDeploymentTime = try r.optionalInt()
         lastRollbackTime = try r.optionalInt()
         namespace = try r.optionalString()
@@ -209,12 +209,13 @@ extension ServiceKnowledge {
             w.fixed64(c)
             w.int(commitTimes[c]!)
         }
-        w.int(artifactChanges.count)
-        for a in artifactChanges.keys.sorted() {
+        w.int(artifactFirstCommit.count)
+        for a in artifactFirstCommit.keys.sorted() {
             w.fixed64(a)
-            let commits = artifactChanges[a]!.all.sorted()
-            w.int(commits.count)
-            for c in commits { w.fixed64(c) }
+            let more = artifactMoreCommits[a]?.sorted() ?? []
+            w.int(1 + more.count)
+            w.fixed64(artifactFirstCommit[a]!)
+            for c in more { w.fixed64(c) }
         }
         w.strings(environments)
         w.int(waitingForTime.count)
@@ -230,14 +231,17 @@ extension ServiceKnowledge {
         commitTimes.reserveCapacity(n)
         for _ in 0..<n { commitTimes[try r.fixed64()] = try r.int() }
         let artifacts = try r.count()
-        artifactChanges.reserveCapacity(artifacts)
+        artifactFirstCommit.reserveCapacity(artifacts)
         for _ in 0..<artifacts {
             let artifact = try r.fixed64()
             let n = try r.count()
             guard n >= 1 else { throw ProjectionSnapshot.DecodingError.notASnapshot }
-            var list = CommitList(try r.fixed64())
-            for _ in 1..<n { _ = list.insert(try r.fixed64()) }
-            artifactChanges[artifact] = list
+            artifactFirstCommit[artifact] = try r.fixed64()
+            if n > 1 {
+                var more = Set<UInt64>(minimumCapacity: n - 1)
+                for _ in 1..<n { more.insert(try r.fixed64()) }
+                artifactMoreCommits[artifact] = more
+            }
         }
         environments = try r.strings()
         for _ in 0..<(try r.count()) { waitingForTime[try r.fixed64()] = Set(try r.strings()) }
@@ -302,13 +306,18 @@ struct SnapshotWriter {
         }
     }
 
-    /// A map of names to times, in name order.
-    mutating func times(_ map: [String: Int64]) {
-        int(map.count)
-        for k in map.keys.sorted() {
-            string(k)
-            int(map[k]!)
+    /// A map of hashed names to times, in hash order.
+    mutating func times(_ map: TimesByName) {
+        int(map.byHash.count)
+        for k in map.byHash.keys.sorted() {
+            fixed64(k)
+            int(map.byHash[k]!)
         }
+    }
+
+    mutating func hashes(_ set: Set<UInt64>) {
+        int(set.count)
+        for h in set.sorted() { fixed64(h) }
     }
 }
 
@@ -386,12 +395,21 @@ struct SnapshotReader {
         try byte() == 0 ? nil : try int()
     }
 
-    mutating func times() throws -> [String: Int64] {
-        var map: [String: Int64] = [:]
-        for _ in 0..<(try count()) {
-            let k = try string()
+    mutating func times() throws -> TimesByName {
+        let n = try count()
+        var map: [UInt64: Int64] = [:]
+        map.reserveCapacity(n)
+        for _ in 0..<n {
+            let k = try fixed64()
             map[k] = try int()
         }
-        return map
+        return TimesByName(byHash: map)
+    }
+
+    mutating func hashes() throws -> Set<UInt64> {
+        let n = try count()
+        var set = Set<UInt64>(minimumCapacity: n)
+        for _ in 0..<n { set.insert(try fixed64()) }
+        return set
     }
 }

@@ -10,8 +10,11 @@ import ShiplogModel
 struct ServiceKnowledge: Sendable {
     /// Commit → the earliest time any event of the service states for it.
     var commitTimes: [UInt64: Int64] = [:]
-    /// Artifact identity (by `stableHash`) → the commits built into it.
-    var artifactChanges: [UInt64: CommitList] = [:]
+    /// Artifact identity (by `stableHash`) → the first commit built into it, and its other
+    /// commits for the few artifacts built from several: one 8-byte value per artifact, where a
+    /// list in the map would take 16 (a log of a million deployments holds about as many artifacts).
+    var artifactFirstCommit: [UInt64: UInt64] = [:]
+    var artifactMoreCommits: [UInt64: Set<UInt64>] = [:]
     /// The service's environments that have a pair.
     var environments: [String] = []
     /// Commits without a known time that were added to an artifact after these environments
@@ -47,10 +50,10 @@ struct ServiceKnowledge: Sendable {
             for change in changes {
                 let h = stableHash(change.commit)
                 let added: Bool
-                if let i = artifactChanges.index(forKey: key) {
-                    added = artifactChanges.values[i].insert(h)
+                if let first = artifactFirstCommit[key] {
+                    added = first != h && artifactMoreCommits[key, default: []].insert(h).inserted
                 } else {
-                    artifactChanges[key] = CommitList(h)
+                    artifactFirstCommit[key] = h
                     added = true
                 }
                 if added { news.artifactChanges.append((artifact, h)) }
@@ -59,16 +62,22 @@ struct ServiceKnowledge: Sendable {
         return news
     }
 
+    /// The commits built into an artifact (by `stableHash` of its identity).
+    func commits(ofArtifact key: UInt64) -> CommitList? {
+        artifactFirstCommit[key].map { CommitList($0, rest: artifactMoreCommits[key]) }
+    }
 }
 
 /// The commits of one artifact. Most artifacts are built from one commit, so the first is
-/// kept inline and a set is allocated only for a second (a log of a million deployments
-/// holds about as many artifacts).
+/// kept inline and a set is allocated only for a second.
 struct CommitList: Sendable, Equatable {
     private(set) var first: UInt64
     private(set) var rest: Set<UInt64>?
 
-    init(_ commit: UInt64) { first = commit }
+    init(_ commit: UInt64, rest: Set<UInt64>? = nil) {
+        first = commit
+        self.rest = rest
+    }
 
     /// Adds a commit; false when it was there.
     mutating func insert(_ commit: UInt64) -> Bool {
@@ -92,6 +101,8 @@ extension ServiceKnowledge: Equatable {
     /// Equal when they know the same (the order the environments appeared in, and which
     /// pairs wait for a time, depend on the arrival order; the figures do not).
     static func == (a: ServiceKnowledge, b: ServiceKnowledge) -> Bool {
-        a.commitTimes == b.commitTimes && a.artifactChanges == b.artifactChanges && Set(a.environments) == Set(b.environments)
+        a.commitTimes == b.commitTimes && a.artifactFirstCommit.count == b.artifactFirstCommit.count
+            && a.artifactFirstCommit.keys.allSatisfy { a.commits(ofArtifact: $0) == b.commits(ofArtifact: $0) }
+            && Set(a.environments) == Set(b.environments)
     }
 }

@@ -142,6 +142,33 @@ import Testing
         #expect(throws: ProjectionSnapshot.DecodingError.self) { try Projection(snapshot: otherVersion, pipeline: .standard) }
     }
 
+    /// An artifact keeps its first commit apart from the rest; which one came first depends on
+    /// the arrival order, what the service knows does not.
+    @Test func anArtifactKeepsEveryCommitWhicheverCameFirst() {
+        func deployed(_ commits: [String]) -> Event {
+            var h = History()
+            h.add(.deploymentSucceeded, 0) {
+                $0.version = "7"
+                $0.changes = commits.map { Change(commit: $0) }
+            }
+            return h.events[0]
+        }
+        var inOne = ServiceKnowledge()
+        _ = inOne.learn(from: deployed(["c1", "c2", "c3"]))
+        var inTwo = ServiceKnowledge()
+        let first = inTwo.learn(from: deployed(["c3"]))
+        let second = inTwo.learn(from: deployed(["c1", "c3", "c2"]))
+        #expect(first.artifactChanges.map(\.commit) == [stableHash("c3")])
+        #expect(second.artifactChanges.map(\.commit) == [stableHash("c1"), stableHash("c2")], "c3 was known")
+        let all = Set(["c1", "c2", "c3"].map(stableHash))
+        #expect(inOne.commits(ofArtifact: stableHash("7")).map { Set($0.all) } == all)
+        #expect(inTwo.commits(ofArtifact: stableHash("7")).map { Set($0.all) } == all)
+        #expect(inOne == inTwo)
+        _ = inTwo.learn(from: deployed(["c4"]))
+        #expect(inOne != inTwo)
+        #expect(inOne.commits(ofArtifact: stableHash("8")) == nil)
+    }
+
     @Test func stableHashIsTheSameInEveryProcess() {
         // FNV-1a test vectors.
         #expect(stableHash("") == 0xcbf2_9ce4_8422_2325)
