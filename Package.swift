@@ -163,9 +163,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The built binary as users run it: CLI, server, sources, crashes, limits.
         // The CLI's own parsing, in process.
         .testTarget(name: "ShiplogCLITests", dependencies: ["shiplog", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The built binary as users run it: CLI, server, sources, crashes, limits.
         .testTarget(name: "ShiplogEndToEndTests", dependencies: ["ShiplogModel", "ShiplogTestSupport"]),
         // The shipped files: deploy/ (kubectl kustomize), Alerts/ and Dashboards/ (promtool,
         // Prometheus). `swift test --skip ShiplogRepositoryTests` leaves out the tools they need.

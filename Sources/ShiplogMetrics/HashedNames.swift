@@ -12,8 +12,6 @@ public struct TimesByName: Sendable, Equatable {
         set { byHash[stableHash(name)] = newValue }
     }
 
-    public var count: Int { byHash.count }
-
     init(byHash: [UInt64: Int64] = [:]) { self.byHash = byHash }
 }
 
@@ -24,8 +22,6 @@ public struct NameSet: Sendable, Equatable {
     public func contains(_ name: String) -> Bool { hashes.contains(stableHash(name)) }
 
     mutating func insert(_ name: String) { hashes.insert(stableHash(name)) }
-
-    public var count: Int { hashes.count }
 
     init(hashes: Set<UInt64> = []) { self.hashes = hashes }
 }
