@@ -59,7 +59,7 @@ let package = Package(
             ]
         ),
         // Derived state per (service, environment), DORA and promotion figures, exposition.
-        .target(name: "ShiplogMetrics", dependencies: ["ShiplogModel", "ShiplogStore"]),
+        .target(name: "ShiplogMetrics", dependencies: ["ShiplogModel", "ShiplogStore", .product(name: "Crypto", package: "swift-crypto")]),
         // The web view's pages: Mustache templates and assets compiled into the binary,
         // rendered from the projection and the log's pages.
         .target(

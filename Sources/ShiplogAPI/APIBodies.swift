@@ -132,15 +132,38 @@ public struct EventRecord: Codable, Sendable, Equatable {
 }
 
 /// The gate's answer (`GET /api/v1/gate`): 200 with the environments checked, or 412 naming
-/// the first one the version has not passed.
+/// the first one the artifact has not passed (PRODUCT.md §3, *Passed*): never made live
+/// there (`reason` "missing"), or its latest deployment there failed or was failed
+/// (`reason` "failed", `failedBy` the event that failed it).
 public struct GateAnswer: Codable, Sendable, Equatable {
     public var passed: Bool
     public var checked: [String]?
     public var missing: String?
+    public var reason: String?
+    public var failedBy: EventReference?
 
-    public init(passed: Bool, checked: [String]? = nil, missing: String? = nil) {
+    public init(passed: Bool, checked: [String]? = nil, missing: String? = nil, reason: String? = nil, failedBy: EventReference? = nil) {
         self.passed = passed
         self.checked = checked
         self.missing = missing
+        self.reason = reason
+        self.failedBy = failedBy
+    }
+}
+
+/// An event of the log as an answer names it.
+public struct EventReference: Codable, Sendable, Equatable {
+    public var id: String
+    public var sequence: Int64
+    public var type: String
+    public var time: String
+    public var environment: String?
+
+    public init(id: String, sequence: Int64, type: String, time: String, environment: String? = nil) {
+        self.id = id
+        self.sequence = sequence
+        self.type = type
+        self.time = time
+        self.environment = environment
     }
 }

@@ -81,58 +81,44 @@ public struct Explanation: Sendable {
         self.window = window
         self.now = now
 
-        // What the service's events teach, with the event each fact came from.
-        var commitTimes: [String: (Int64, Ref)] = [:]
-        var artifactChanges: [String: [String: Ref]] = [:]
+        // What the service's events teach (the projection's own rules), with the event each
+        // fact came from.
+        var knowledge = ServiceKnowledge()
+        var commitTimeFrom: [NameKey: Ref] = [:]
+        var ties: [NameKey: [(artifact: NameKey, by: Ref)]] = [:]
+        var commitNames: [NameKey: String] = [:]
         for stored in serviceEvents {
-            let e = stored.event
-            func state(_ commit: String, _ t: Int64) {
-                if let known = commitTimes[commit], known.0 <= t { return }
-                commitTimes[commit] = (t, Ref(stored))
-            }
-            if e.type == .changeMerged, let c = e.commit { state(c, e.time!.nanoseconds) }
-            for change in e.shippedChanges { if let t = change.time { state(change.commit, t.nanoseconds) } }
-            if e.type.tiesChangesToArtifact, let a = e.artifactIdentity {
-                for change in e.shippedChanges where artifactChanges[a]?[change.commit] == nil {
-                    artifactChanges[a, default: [:]][change.commit] = Ref(stored)
-                }
-            }
+            let news = knowledge.learn(from: stored.event)
+            for h in news.commitTimes { commitTimeFrom[h] = Ref(stored) }
+            for (artifact, commit) in news.artifactChanges { ties[commit, default: []].append((artifact, Ref(stored))) }
+            for change in stored.event.shippedChanges { commitNames[NameKey(change.commit)] = change.commit }
+            for stated in stored.event.statedCommitTimes { commitNames[NameKey(stated.commit)] = stated.commit }
         }
-        var byHash: [UInt64: String] = [:]
-        for c in commitTimes.keys { byHash[stableHash(c)] = c }
-        for changes in artifactChanges.values { for c in changes.keys { byHash[stableHash(c)] = c } }
-        for stored in serviceEvents { for change in stored.event.shippedChanges { byHash[stableHash(change.commit)] = change.commit } }
-        let hashedTimes = Dictionary(uniqueKeysWithValues: commitTimes.map { (stableHash($0.key), $0.value.0) })
-        var hashedArtifacts: [String: CommitList] = [:]
-        for (artifact, changes) in artifactChanges {
-            for c in changes.keys {
-                if hashedArtifacts[artifact] == nil {
-                    hashedArtifacts[artifact] = CommitList(stableHash(c))
-                } else {
-                    _ = hashedArtifacts[artifact]!.insert(stableHash(c))
-                }
-            }
+        let known = knowledge
+        /// The first event that tied `commit` to `artifact` (or to a name of it).
+        func tie(_ commit: NameKey, _ artifact: NameKey) -> Ref? {
+            ties[commit]?.first { known.root(of: $0.artifact) == artifact }?.by
         }
 
         // The environment before, for promotions: its first success of each artifact.
-        var previousFirst: [String: (Int64, Ref)] = [:]
+        var previousFirst: [NameKey: (Int64, Ref)] = [:]
         if let previous = pipeline.previous(environment) {
-            var state = PairState(key: PairKey(service: service, environment: previous))
-            let context = ApplyContext(commitTime: { hashedTimes[$0] }, artifactChanges: { hashedArtifacts[$0] }, previousFirstSuccess: nil)
+            var replay = PairReplay(
+                key: PairKey(service: service, environment: previous),
+                context: ApplyContext(knowledge: known, previousFirstSuccess: nil)
+            )
             for stored in serviceEvents where stored.event.environment == previous {
-                let effects = state.apply(stored.event, sequence: stored.sequence, context: context)
-                for a in effects.newlySucceeded { previousFirst[a] = (stored.event.time!.nanoseconds, Ref(stored)) }
+                for a in replay.apply(stored).newlySucceeded { previousFirst[a] = (stored.event.time!.nanoseconds, Ref(stored)) }
             }
         }
 
-        var state = PairState(key: PairKey(service: service, environment: environment))
-        let context = ApplyContext(
-            commitTime: { hashedTimes[$0] },
-            artifactChanges: { hashedArtifacts[$0] },
-            previousFirstSuccess: pipeline.previous(environment) == nil ? nil : { previousFirst[$0]?.0 }
+        var replay = PairReplay(
+            key: PairKey(service: service, environment: environment),
+            context: ApplyContext(
+                knowledge: known,
+                previousFirstSuccess: pipeline.previous(environment) == nil ? nil : { previousFirst[$0]?.0 }
+            )
         )
-        var deploymentRefs: [Ref] = []
-        var failedBy: [Int: Ref] = [:]
         var reworkReasons: [Int: String] = [:]
         var openers: [Int64: Ref] = [:]  // when degradation began → the event that began it
         var closers: [Int64: Ref] = [:]  // when an episode ended → the event that ended it
@@ -141,47 +127,39 @@ public struct Explanation: Sendable {
             let ref = Ref(stored)
             // Only what an event can change is compared (a copy of the whole state per event
             // would make a long history quadratic).
-            let deploymentsBefore = state.deploymentLog.count
-            let liveBefore = state.liveIndex
-            let degradedBefore = state.degradedSince
-            let restoresBefore = (state.restoreTimes.count, state.restoreTimes.last)
-            let withoutBefore = state.withoutLeadTime
-            var candidates: [UInt64] = []
-            if e.type == .deploymentSucceeded {
-                var all = Set(e.shippedChanges.map { stableHash($0.commit) })
-                if let a = e.artifactIdentity { all.formUnion(hashedArtifacts[a]?.all ?? []) }
-                candidates = all.sorted().filter { !state.commitsReached.contains($0) }
-            }
-            let effects = state.apply(e, sequence: stored.sequence, context: context)
+            let deploymentsBefore = replay.state.deploymentLog.count
+            let degradedBefore = replay.state.degradedSince
+            let restoresBefore = (replay.state.restoreTimes.count, replay.state.restoreTimes.last)
+            let withoutBefore = replay.state.withoutLeadTime
+            let identity = known.identity(of: e)
+            let candidates =
+                e.type == .deploymentSucceeded
+                ? PairState.shippedCommits(e, identity: identity, knowledge: known).filter { !replay.state.commitsReached.contains($0) }
+                : []
+            let effects = replay.apply(stored)
+            let state = replay.state
             if state.deploymentLog.count > deploymentsBefore {
-                deploymentRefs.append(ref)
                 let index = state.deploymentLog.count - 1
                 if state.deploymentLog[index].rework {
                     reworkReasons[index] = e.hotfix ? "hotfix" : e.type == .deploymentRolledBack ? "rollback" : "incident open"
                 }
             }
-            // A deployment fails when it is a failed one, or as the live one (an incident, a rollback).
-            for i in Set([state.deploymentLog.count - 1, liveBefore ?? -1, deploymentsBefore - 1])
-            where state.deploymentLog.indices.contains(i) && state.deploymentLog[i].failed && failedBy[i] == nil {
-                failedBy[i] = ref
-            }
             if let since = state.degradedSince, degradedBefore != since, openers[since] == nil { openers[since] = ref }
-            if (state.restoreTimes.count, state.restoreTimes.last) != restoresBefore, let last = state.restoreTimes.last,
-                last.time == e.time!.nanoseconds
+            if (state.restoreTimes.count, state.restoreTimes.last) != restoresBefore,
+                let last = state.restoreTimes.last, last.time == e.time!.nanoseconds
             {
                 closers[last.time] = ref
                 if e.type == .deploymentRolledBack, let start = state.episodeStarts.last, openers[start] == nil,
-                    let from = deploymentRefs.lastIndex(where: { $0.time.nanoseconds == start })
+                    let from = replay.deploymentEvents.lastIndex(where: { $0.event.time!.nanoseconds == start })
                 {
-                    openers[start] = deploymentRefs[from]
+                    openers[start] = Ref(replay.deploymentEvents[from])
                 }
             }
             if state.withoutLeadTime > withoutBefore { withoutLeadTime.append(ref) }
-            let own = Set(e.shippedChanges.map(\.commit))
+            let own = Set(e.shippedChanges.map { NameKey($0.commit) })
             for h in candidates {
-                guard let commit = byHash[h], let (committed, from) = commitTimes[commit] else { continue }
+                guard let committed = known.commitTimes[h], let from = commitTimeFrom[h], let commit = commitNames[h] else { continue }
                 let t = e.time!.nanoseconds
-                let tie = own.contains(commit) ? nil : e.artifactIdentity.flatMap { artifactChanges[$0]?[commit] }
                 leadTimes.append(
                     LeadTime(
                         deployment: ref,
@@ -189,7 +167,7 @@ public struct Explanation: Sendable {
                         seconds: Double(max(0, t - committed)) / 1e9,
                         commitTime: Timestamp(nanoseconds: committed),
                         commitTimeFrom: from,
-                        tiedToArtifactBy: tie
+                        tiedToArtifactBy: own.contains(h) ? nil : identity.flatMap { tie(h, $0) }
                     )
                 )
             }
@@ -199,20 +177,26 @@ public struct Explanation: Sendable {
                 promotions.append(
                     Promotion(
                         deployment: ref,
-                        artifact: artifact,
+                        artifact: e.artifactIdentity ?? "",
                         seconds: verified ? Double(e.time!.nanoseconds - prior!.0) / 1e9 : nil,
                         previous: verified ? prior!.1 : nil
                     )
                 )
             }
         }
+        let state = replay.state
+        let deploymentRefs = replay.deploymentEvents.map(Ref.init)
+        let failedBy = replay.failedBy.mapValues(Ref.init)
         figures = state.figures(window: window, now: now.nanoseconds)
 
         let bound = now.nanoseconds - window.seconds * 1_000_000_000
         for (i, d) in state.deploymentLog.enumerated() where d.time > bound {
             deployments.append(Deployment(event: deploymentRefs[i], version: nil, failedBy: d.failed ? failedBy[i] : nil, rework: reworkReasons[i]))
         }
-        let versions = Dictionary(serviceEvents.map { ($0.sequence, $0.event.version) }, uniquingKeysWith: { a, _ in a })
+        let versions = Dictionary(
+            replay.deploymentEvents.map { ($0.sequence, known.version(of: $0.event, identity: known.identity(of: $0.event))) },
+            uniquingKeysWith: { a, _ in a }
+        )
         for i in deployments.indices { deployments[i].version = versions[deployments[i].event.sequence] ?? nil }
         leadTimes = leadTimes.filter { $0.deployment.time.nanoseconds > bound }
         withoutLeadTime = withoutLeadTime.filter { $0.time.nanoseconds > bound }

@@ -30,19 +30,17 @@ public struct DeploymentRecord: Sendable, Hashable {
 
 /// What the rest of the projection supplies while a pair applies an event.
 struct ApplyContext {
-    /// The earliest time the service's events state for a commit (by `stableHash`).
-    var commitTime: (UInt64) -> Int64?
-    /// The commits known to be built into an artifact (by identity).
-    var artifactChanges: (String) -> CommitList?
+    /// What the service's events teach: artifact identities, commit times, artifacts' changes.
+    var knowledge: ServiceKnowledge
     /// When an artifact first succeeded in the previous pipeline environment; nil when this
     /// environment is first in the pipeline or not in it at all (no promotions into it).
-    var previousFirstSuccess: ((String) -> Int64?)?
+    var previousFirstSuccess: ((NameKey) -> Int64?)?
 }
 
 /// What applying one event produced beyond the pair itself.
 struct AppliedEffects {
     /// Artifacts that succeeded here for the first time.
-    var newlySucceeded: [String] = []
+    var newlySucceeded: [NameKey] = []
 }
 
 /// Everything derived from one (service, environment)'s events, applied in `time` order
@@ -75,15 +73,16 @@ public struct PairState: Sendable, Equatable {
     /// Index in `deploymentLog` of the live deployment (the latest succeeded or rolled back).
     var liveIndex: Int?
     public internal(set) var liveVersion: String?
+    /// The name the live deployment gave its artifact (its digest, else its version).
     public internal(set) var liveArtifact: String?
+    /// The live artifact's identity (one for its digest and its version).
+    public internal(set) var liveArtifactKey: NameKey?
     /// Who or what made the live deployment: its `actor`, else its `source`.
     public internal(set) var liveActor: String?
     /// When each artifact first became live here.
     public internal(set) var firstLive = TimesByName()
     /// When each artifact first succeeded here (promotions out of this environment use it).
     public internal(set) var firstSuccess = TimesByName()
-    /// Versions that succeeded here (for `gate`, which is asked by version).
-    public internal(set) var succeededVersions = NameSet()
 
     public internal(set) var lastDeploymentTime: Int64?
     public internal(set) var lastRollbackTime: Int64?
@@ -95,10 +94,9 @@ public struct PairState: Sendable, Equatable {
 
     var lastAttemptFailed = false
     public internal(set) var openIncidents: Set<String> = []
-    var seenIncidents: Set<String> = []
     public internal(set) var degradedSince: Int64?
-    /// Commits already counted for lead time, by `stableHash` (small, and the same in every process).
-    var commitsReached: Set<UInt64> = []
+    /// Commits already counted for lead time.
+    var commitsReached: Set<NameKey> = []
 
     /// Cached window figures and until when they hold.
     var windowCache: [WindowFigures]? = nil
@@ -157,7 +155,7 @@ public struct PairState: Sendable, Equatable {
         case .deploymentStarted, .changeMerged, .artifactPublished:
             break
         case .deploymentSucceeded, .deploymentFailed, .deploymentRolledBack:
-            let identity = event.artifactIdentity
+            let identity = context.knowledge.identity(of: event)
             let isRework =
                 event.hotfix || event.type == .deploymentRolledBack
                 || (event.type == .deploymentSucceeded && !openIncidents.isEmpty)
@@ -181,13 +179,13 @@ public struct PairState: Sendable, Equatable {
             }
             if event.type != .deploymentFailed {
                 liveIndex = index
-                liveVersion = event.version
-                liveArtifact = identity
+                liveVersion = context.knowledge.version(of: event, identity: identity)
+                liveArtifact = event.artifactIdentity
+                liveArtifactKey = identity
                 liveActor = event.actor ?? event.source
-                if let a = liveArtifact, firstLive[a] == nil { firstLive[a] = t }
+                if let a = identity, firstLive[a] == nil { firstLive[a] = t }
             }
             if event.type == .deploymentSucceeded {
-                if let v = event.version { succeededVersions.insert(v) }
                 recordLeadTime(event, identity: identity, at: t, context: context)
                 if let artifact = identity, firstSuccess[artifact] == nil {
                     firstSuccess[artifact] = t
@@ -207,7 +205,7 @@ public struct PairState: Sendable, Equatable {
             let id = event.incident!.id
             // An incident that is already open opens nothing new.
             guard openIncidents.insert(id).inserted else { break }
-            if seenIncidents.insert(id).inserted { incidents += 1 }
+            incidents += 1
             if let live = liveIndex { markFailed(live) }
         case .incidentResolved:
             openIncidents.remove(event.incident!.id)
@@ -264,17 +262,10 @@ public struct PairState: Sendable, Equatable {
 
     /// One sample per change reaching this environment for the first time: the deployment's
     /// own changes and those known for its artifact, each with the earliest time stated for it.
-    mutating func recordLeadTime(_ event: Event, identity: String?, at t: Int64, context: ApplyContext) {
-        // Own and inherited commits, in a fixed order, each once (a sorted small array).
-        var commits: [UInt64] = []
-        for change in event.shippedChanges { commits.append(stableHash(change.commit)) }
-        if let identity { context.artifactChanges(identity)?.append(to: &commits) }
-        commits.sort()
-        var previous: UInt64? = nil
+    mutating func recordLeadTime(_ event: Event, identity: NameKey?, at t: Int64, context: ApplyContext) {
         var anyKnown = false
-        for commit in commits where commit != previous {
-            previous = commit
-            let committed = context.commitTime(commit)
+        for commit in Self.shippedCommits(event, identity: identity, knowledge: context.knowledge) {
+            let committed = context.knowledge.commitTimes[commit]
             if committed != nil { anyKnown = true }
             if commitsReached.insert(commit).inserted, let committed {
                 let sample = Sample(time: t, seconds: Double(max(0, t - committed)) / 1e9)
@@ -286,13 +277,18 @@ public struct PairState: Sendable, Equatable {
     }
 }
 
-/// 64-bit FNV-1a of the UTF-8 bytes: unlike `hashValue`, the same in every process, so it
-/// can be saved in a snapshot.
-func stableHash(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash &*= 0x0000_0100_0000_01b3
+extension PairState {
+    /// The commits a deployment ships (PRODUCT.md §3): its own changes and those known for
+    /// its artifact, each once, in a fixed order.
+    static func shippedCommits(_ event: Event, identity: NameKey?, knowledge: ServiceKnowledge) -> [NameKey] {
+        var commits: [NameKey] = []
+        for change in event.shippedChanges { commits.append(NameKey(change.commit)) }
+        if let identity { knowledge.commits(ofArtifact: identity)?.append(to: &commits) }
+        commits.sort()
+        var previous: NameKey? = nil
+        return commits.filter { c in
+            defer { previous = c }
+            return c != previous
+        }
     }
-    return hash
 }

@@ -228,7 +228,8 @@ public struct Projection: Sendable {
 
     /// Learns what an event teaches its service; returns the pairs whose figures used
     /// something that changed: a commit whose time became known or earlier that they
-    /// shipped, or an artifact they deployed that gained a commit with a known time.
+    /// shipped, an artifact they deployed that gained a commit with a known time, or an
+    /// artifact they deployed that turned out to be one with another (a digest and a version).
     mutating func learn(from event: Event) -> Set<PairKey> {
         let news = knowledge[event.service, default: ServiceKnowledge()].learn(from: event)
         guard !news.isEmpty, let index = knowledge.index(forKey: event.service) else { return [] }
@@ -242,6 +243,7 @@ public struct Projection: Sendable {
             let key = PairKey(service: event.service, environment: env)
             guard let pair = pairs[key] else { continue }
             if news.commitTimes.contains(where: pair.commitsReached.contains) { affected.insert(key) }
+            if news.mergedArtifacts.contains(where: { pair.firstLive[$0] != nil }) { affected.insert(key) }
             for (artifact, h) in news.artifactChanges where pair.firstSuccess[artifact] != nil {
                 if knowledge.values[index].commitTimes[h] != nil {
                     affected.insert(key)
@@ -302,17 +304,12 @@ public struct Projection: Sendable {
     }
 
     func makeContext(for key: PairKey) -> ApplyContext {
-        let known = knowledge[key.service] ?? ServiceKnowledge()
-        var previousLookup: ((String) -> Int64?)? = nil
+        var previousLookup: ((NameKey) -> Int64?)? = nil
         if let previous = pipeline.previous(key.environment) {
             let previousSuccess = pairs[PairKey(service: key.service, environment: previous)]?.firstSuccess ?? TimesByName()
             previousLookup = { previousSuccess[$0] }
         }
-        return ApplyContext(
-            commitTime: { known.commitTimes[$0] },
-            artifactChanges: { known.commits(ofArtifact: stableHash($0)) },
-            previousFirstSuccess: previousLookup
-        )
+        return ApplyContext(knowledge: knowledge[key.service] ?? ServiceKnowledge(), previousFirstSuccess: previousLookup)
     }
 
     // MARK: Reading
@@ -331,9 +328,9 @@ public struct Projection: Sendable {
     public func pending(_ key: PairKey, now: Int64) -> (artifact: String, version: String?, seconds: Double)? {
         guard let previous = pipeline.previous(key.environment),
             let from = pairs[PairKey(service: key.service, environment: previous)],
-            let artifact = from.liveArtifact, let since = from.firstLive[artifact]
+            let artifact = from.liveArtifact, let identity = from.liveArtifactKey, let since = from.firstLive[identity]
         else { return nil }
-        if pairs[key]?.firstSuccess[artifact] != nil { return (artifact, from.liveVersion, 0) }
+        if pairs[key]?.firstSuccess[identity] != nil { return (artifact, from.liveVersion, 0) }
         return (artifact, from.liveVersion, Double(max(0, now - since)) / 1e9)
     }
 

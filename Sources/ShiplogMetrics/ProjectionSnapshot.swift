@@ -9,7 +9,7 @@ import ShiplogModel
 /// `formatVersion` (the snapshot tests compare a restored projection with a replayed one).
 public enum ProjectionSnapshot {
     /// Changes whenever the encoding or the meaning of a stored figure changes.
-    public static let formatVersion = 4
+    public static let formatVersion = 5
 
     /// What the store files the snapshot under: a snapshot of another kind is never read.
     public static func kind(for pipeline: Pipeline) -> String {
@@ -122,20 +122,18 @@ extension PairState {
         w.optionalInt(liveIndex.map(Int64.init))
         w.optionalString(liveVersion)
         w.optionalString(liveArtifact)
+        w.optionalKey(liveArtifactKey)
         w.optionalString(liveActor)
         w.times(firstLive)
         w.times(firstSuccess)
-        w.hashes(succeededVersions.hashes)
         w.optionalInt(lastDeploymentTime)
         w.optionalInt(lastRollbackTime)
         w.optionalString(namespace)
         w.optionalString(workload)
         w.byte(lastAttemptFailed ? 1 : 0)
         w.strings(openIncidents.sorted())
-        w.strings(seenIncidents.sorted())
         w.optionalInt(degradedSince)
-        w.int(commitsReached.count)
-        for c in commitsReached.sorted() { w.fixed64(c) }
+        w.keys(commitsReached)
     }
 
     init(decoding r: inout SnapshotReader) throws {
@@ -183,21 +181,18 @@ extension PairState {
         liveIndex = try r.optionalInt().map { Int($0) }
         liveVersion = try r.optionalString()
         liveArtifact = try r.optionalString()
+        liveArtifactKey = try r.optionalKey()
         liveActor = try r.optionalString()
         firstLive = try r.times()
         firstSuccess = try r.times()
-        succeededVersions = NameSet(hashes: try r.hashes())
         lastDeploymentTime = try r.optionalInt()
         lastRollbackTime = try r.optionalInt()
         namespace = try r.optionalString()
         workload = try r.optionalString()
         lastAttemptFailed = try r.byte() != 0
         openIncidents = Set(try r.strings())
-        seenIncidents = Set(try r.strings())
         degradedSince = try r.optionalInt()
-        let reached = try r.count()
-        commitsReached.reserveCapacity(reached)
-        for _ in 0..<reached { commitsReached.insert(try r.fixed64()) }
+        commitsReached = try r.keys()
         if let live = liveIndex, !deploymentLog.indices.contains(live) { throw ProjectionSnapshot.DecodingError.notASnapshot }
     }
 }
@@ -206,21 +201,31 @@ extension ServiceKnowledge {
     func encode(into w: inout SnapshotWriter) {
         w.int(commitTimes.count)
         for c in commitTimes.keys.sorted() {
-            w.fixed64(c)
+            w.key(c)
             w.int(commitTimes[c]!)
         }
         w.int(artifactFirstCommit.count)
         for a in artifactFirstCommit.keys.sorted() {
-            w.fixed64(a)
+            w.key(a)
             let more = artifactMoreCommits[a]?.sorted() ?? []
             w.int(1 + more.count)
-            w.fixed64(artifactFirstCommit[a]!)
-            for c in more { w.fixed64(c) }
+            w.key(artifactFirstCommit[a]!)
+            for c in more { w.key(c) }
+        }
+        w.int(aliasParent.count)
+        for name in aliasParent.keys.sorted() {
+            w.key(name)
+            w.key(aliasParent[name]!)
+        }
+        w.int(versionNames.count)
+        for a in versionNames.keys.sorted() {
+            w.key(a)
+            w.string(versionNames[a]!)
         }
         w.strings(environments)
         w.int(waitingForTime.count)
         for c in waitingForTime.keys.sorted() {
-            w.fixed64(c)
+            w.key(c)
             w.strings(waitingForTime[c]!.sorted())
         }
     }
@@ -229,22 +234,32 @@ extension ServiceKnowledge {
         self.init()
         let n = try r.count()
         commitTimes.reserveCapacity(n)
-        for _ in 0..<n { commitTimes[try r.fixed64()] = try r.int() }
+        for _ in 0..<n { commitTimes[try r.key()] = try r.int() }
         let artifacts = try r.count()
         artifactFirstCommit.reserveCapacity(artifacts)
         for _ in 0..<artifacts {
-            let artifact = try r.fixed64()
+            let artifact = try r.key()
             let n = try r.count()
             guard n >= 1 else { throw ProjectionSnapshot.DecodingError.notASnapshot }
-            artifactFirstCommit[artifact] = try r.fixed64()
+            artifactFirstCommit[artifact] = try r.key()
             if n > 1 {
-                var more = Set<UInt64>(minimumCapacity: n - 1)
-                for _ in 1..<n { more.insert(try r.fixed64()) }
+                var more = Set<NameKey>(minimumCapacity: n - 1)
+                for _ in 1..<n { more.insert(try r.key()) }
                 artifactMoreCommits[artifact] = more
             }
         }
+        let aliases = try r.count()
+        aliasParent.reserveCapacity(aliases)
+        for _ in 0..<aliases {
+            let name = try r.key()
+            let parent = try r.key()
+            // A parent is always a smaller key: this keeps a damaged snapshot from looping.
+            guard parent < name else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+            aliasParent[name] = parent
+        }
+        for _ in 0..<(try r.count()) { versionNames[try r.key()] = try r.string() }
         environments = try r.strings()
-        for _ in 0..<(try r.count()) { waitingForTime[try r.fixed64()] = Set(try r.strings()) }
+        for _ in 0..<(try r.count()) { waitingForTime[try r.key()] = Set(try r.strings()) }
     }
 }
 
@@ -306,18 +321,32 @@ struct SnapshotWriter {
         }
     }
 
-    /// A map of hashed names to times, in hash order.
-    mutating func times(_ map: TimesByName) {
-        int(map.byHash.count)
-        for k in map.byHash.keys.sorted() {
-            fixed64(k)
-            int(map.byHash[k]!)
+    mutating func key(_ k: NameKey) {
+        fixed64(k.high)
+        fixed64(k.low)
+    }
+
+    mutating func optionalKey(_ k: NameKey?) {
+        if let k {
+            byte(1)
+            key(k)
+        } else {
+            byte(0)
         }
     }
 
-    mutating func hashes(_ set: Set<UInt64>) {
+    /// A map of names to times, in key order.
+    mutating func times(_ map: TimesByName) {
+        int(map.byKey.count)
+        for k in map.byKey.keys.sorted() {
+            key(k)
+            int(map.byKey[k]!)
+        }
+    }
+
+    mutating func keys(_ set: Set<NameKey>) {
         int(set.count)
-        for h in set.sorted() { fixed64(h) }
+        for k in set.sorted() { key(k) }
     }
 }
 
@@ -395,21 +424,33 @@ struct SnapshotReader {
         try byte() == 0 ? nil : try int()
     }
 
-    mutating func times() throws -> TimesByName {
-        let n = try count()
-        var map: [UInt64: Int64] = [:]
-        map.reserveCapacity(n)
-        for _ in 0..<n {
-            let k = try fixed64()
-            map[k] = try int()
-        }
-        return TimesByName(byHash: map)
+    mutating func key() throws -> NameKey {
+        let high = try fixed64()
+        return NameKey(high: high, low: try fixed64())
     }
 
-    mutating func hashes() throws -> Set<UInt64> {
+    mutating func optionalKey() throws -> NameKey? {
+        try byte() == 0 ? nil : try key()
+    }
+
+    /// A map written by `times(_:)`; keys in strictly increasing order, as written.
+    mutating func times() throws -> TimesByName {
         let n = try count()
-        var set = Set<UInt64>(minimumCapacity: n)
-        for _ in 0..<n { set.insert(try fixed64()) }
+        var map: [NameKey: Int64] = [:]
+        map.reserveCapacity(n)
+        for _ in 0..<n {
+            let k = try key()
+            map[k] = try int()
+        }
+        guard map.count == n else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+        return TimesByName(byKey: map)
+    }
+
+    mutating func keys() throws -> Set<NameKey> {
+        let n = try count()
+        var set = Set<NameKey>(minimumCapacity: n)
+        for _ in 0..<n { set.insert(try key()) }
+        guard set.count == n else { throw ProjectionSnapshot.DecodingError.notASnapshot }
         return set
     }
 }

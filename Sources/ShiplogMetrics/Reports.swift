@@ -134,32 +134,11 @@ extension Projection {
     /// Whether the artifact live in `key` first succeeded there without having succeeded in
     /// the previous pipeline environment before (an unverified promotion that is live now).
     public func liveSkippedGate(_ key: PairKey) -> Bool {
-        guard let previous = pipeline.previous(key.environment), let p = pairs[key], let artifact = p.liveArtifact,
+        guard let previous = pipeline.previous(key.environment), let p = pairs[key], let artifact = p.liveArtifactKey,
             let here = p.firstSuccess[artifact]
         else { return false }
         guard let there = pairs[PairKey(service: key.service, environment: previous)]?.firstSuccess[artifact] else { return true }
         return there > here
     }
-
-    /// Whether `version` (a version or an artifact digest) succeeded in every pipeline
-    /// environment before `environment`; the first missing one otherwise.
-    public func gate(service: String, environment: String, version: String) -> GateResult {
-        guard let index = pipeline.index(of: environment) else {
-            return .notInPipeline(pipeline.environments)
-        }
-        for env in pipeline.environments[..<index] {
-            let p = pairs[PairKey(service: service, environment: env)]
-            if p?.succeededVersions.contains(version) != true, p?.firstSuccess[version] == nil {
-                return .missing(env)
-            }
-        }
-        return .passed(Array(pipeline.environments[..<index]))
-    }
 }
 
-/// The answer of `shiplog gate`.
-public enum GateResult: Sendable, Hashable {
-    case passed([String])
-    case missing(String)
-    case notInPipeline([String])
-}

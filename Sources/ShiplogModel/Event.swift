@@ -123,29 +123,43 @@ public struct Event: Sendable, Hashable {
         self.annotations = annotations
     }
 
-    /// The artifact's identity for promotion tracking: the digest in `artifact` when it has
-    /// one (`…@sha256:…` or a purl's `?digest=`), else `version`.
-    public var artifactIdentity: String? {
-        if let artifact {
-            let decoded = artifact.replacingPercentEncoding()
-            for marker in ["@sha256:", "@sha512:", "digest=sha256:", "digest=sha512:"] {
-                if let r = decoded.range(of: marker) {
-                    let start = decoded.index(r.upperBound, offsetBy: -7)  // keep the "sha256:" prefix
-                    let digest = decoded[start...].prefix { $0 != "?" && $0 != "&" && $0 != "#" }
-                    if digest.count > 7 { return String(digest) }
-                }
+    /// The digest the artifact reference pins (`…@sha256:…`, or a purl's `?digest=`), with
+    /// its algorithm prefix; nil when `artifact` pins none.
+    public var artifactDigest: String? {
+        guard let artifact else { return nil }
+        let decoded = artifact.replacingPercentEncoding()
+        for marker in ["@sha256:", "@sha512:", "digest=sha256:", "digest=sha512:"] {
+            if let r = decoded.range(of: marker) {
+                let start = decoded.index(r.upperBound, offsetBy: -7)  // keep the "sha256:" prefix
+                let digest = decoded[start...].prefix { $0 != "?" && $0 != "&" && $0 != "#" }
+                if digest.count > 7 { return String(digest) }
             }
         }
-        return version
+        return nil
     }
 
-    /// The changes this deployment ships: `changes`, else `commit` with `commitTime`.
+    /// The name the event gives its artifact: the digest when it pins one, else `version`.
+    /// Within a service a digest and a version that one event names together are one
+    /// artifact (PRODUCT.md §1); the projection resolves either name to it.
+    public var artifactIdentity: String? { artifactDigest ?? version }
+
+    /// The changes this deployment ships: `changes`, else `commit`. Each carries only the
+    /// time stated for it: an entry of `changes` its own `time`, `commit` its `commitTime`.
     public var shippedChanges: [Change] {
-        if !changes.isEmpty {
-            return changes.map { Change(commit: $0.commit, time: $0.time ?? commitTime) }
-        }
+        if !changes.isEmpty { return changes }
         if let commit { return [Change(commit: commit, time: commitTime)] }
         return []
+    }
+
+    /// Every commit time the event states (PRODUCT.md §3, *Changes and commit times*):
+    /// `commit` with `commitTime`, each entry of `changes` with its `time`, and the commit of
+    /// a `change.merged` at the event's `time`.
+    public var statedCommitTimes: [(commit: String, time: Int64)] {
+        var out: [(commit: String, time: Int64)] = []
+        if type == .changeMerged, let commit, let time { out.append((commit, time.nanoseconds)) }
+        if let commit, let commitTime { out.append((commit, commitTime.nanoseconds)) }
+        for change in changes { if let t = change.time { out.append((change.commit, t.nanoseconds)) } }
+        return out
     }
 }
 

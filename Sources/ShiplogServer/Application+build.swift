@@ -169,6 +169,7 @@ public func buildRouter(configuration: ServerConfiguration, log: any EventLog, m
     router.addRoutes(HealthController(log: log).routes)
     router.addRoutes(MetricsController(metrics: metrics).routes)
     router.addRoutes(ExplainController(log: log, pipeline: metrics.pipeline).routes, atPath: "/api/v1/explain")
+    router.addRoutes(GateController(log: log, pipeline: metrics.pipeline).routes, atPath: "/api/v1/gate")
     router.addRoutes(EventsController(ingest: ingest).routes, atPath: "/api/v1/events")
     router.addRoutes(
         WebController(

@@ -158,21 +158,20 @@ import Testing
         var inTwo = ServiceKnowledge()
         let first = inTwo.learn(from: deployed(["c3"]))
         let second = inTwo.learn(from: deployed(["c1", "c3", "c2"]))
-        #expect(first.artifactChanges.map(\.commit) == [stableHash("c3")])
-        #expect(second.artifactChanges.map(\.commit) == [stableHash("c1"), stableHash("c2")], "c3 was known")
-        let all = Set(["c1", "c2", "c3"].map(stableHash))
-        #expect(inOne.commits(ofArtifact: stableHash("7")).map { Set($0.all) } == all)
-        #expect(inTwo.commits(ofArtifact: stableHash("7")).map { Set($0.all) } == all)
+        #expect(first.artifactChanges.map(\.commit) == [NameKey("c3")])
+        #expect(second.artifactChanges.map(\.commit) == [NameKey("c1"), NameKey("c2")], "c3 was known")
+        let all = Set(["c1", "c2", "c3"].map(NameKey.init))
+        #expect(inOne.commits(ofArtifact: NameKey("7")).map { Set($0.all) } == all)
+        #expect(inTwo.commits(ofArtifact: NameKey("7")).map { Set($0.all) } == all)
         #expect(inOne == inTwo)
         _ = inTwo.learn(from: deployed(["c4"]))
         #expect(inOne != inTwo)
-        #expect(inOne.commits(ofArtifact: stableHash("8")) == nil)
+        #expect(inOne.commits(ofArtifact: NameKey("8")) == nil)
     }
 
-    @Test func stableHashIsTheSameInEveryProcess() {
-        // FNV-1a test vectors.
-        #expect(stableHash("") == 0xcbf2_9ce4_8422_2325)
-        #expect(stableHash("a") == 0xaf63_dc4c_8601_ec8c)
-        #expect(stableHash("foobar") == 0x8594_4171_f739_67e8)
+    @Test func nameKeysAreSHA256AndTheSameInEveryProcess() {
+        // SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 ...
+        #expect(NameKey("abc") == NameKey(high: 0xba78_16bf_8f01_cfea, low: 0x4141_40de_5dae_2223))
+        #expect(NameKey("1.4.2") != NameKey("1.4.3"))
     }
 }

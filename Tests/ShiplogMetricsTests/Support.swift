@@ -171,3 +171,22 @@ struct SeededGenerator: RandomNumberGenerator {
         return state
     }
 }
+
+/// `shiplog gate` over a history's events (as the log would hand them over: the service's
+/// events in (time, sequence) order, sequences in the history's order).
+struct Gate {
+    let stored: [StoredEvent]
+    let service: String
+    let pipeline: Pipeline
+
+    init(_ history: History, pipeline: Pipeline = .standard) {
+        stored = history.events.enumerated().map { StoredEvent(sequence: Int64($0.offset + 1), event: $0.element, receivedAt: at(100_000), format: .native) }
+            .sorted { ($0.event.time!, $0.sequence) < ($1.event.time!, $1.sequence) }
+        service = history.service
+        self.pipeline = pipeline
+    }
+
+    func callAsFunction(_ environment: String, _ name: String) -> GateResult {
+        GateEvaluation.evaluate(service: service, environment: environment, name: name, pipeline: pipeline, serviceEvents: stored)
+    }
+}

@@ -42,7 +42,13 @@ func fields(_ text: String) -> [String] { errors(text).map(\.field) }
         #expect(event.commit == "9f1c2e7")
         #expect(event.commitTime == Timestamp(rfc3339: "2026-01-09T08:00:00Z"))
         #expect(event.changes == [Change(commit: "a1", time: Timestamp(rfc3339: "2026-01-08T00:00:00Z")), Change(commit: "b2")])
-        #expect(event.shippedChanges.map(\.time) == [Timestamp(rfc3339: "2026-01-08T00:00:00Z"), Timestamp(rfc3339: "2026-01-09T08:00:00Z")])
+        // commitTime belongs to commit alone, never to an entry of changes (PRODUCT.md §1).
+        #expect(event.shippedChanges.map(\.time) == [Timestamp(rfc3339: "2026-01-08T00:00:00Z"), nil])
+        #expect(
+            event.statedCommitTimes.map { "\($0.commit)@\($0.time)" } == [
+                "9f1c2e7@\(Timestamp(rfc3339: "2026-01-09T08:00:00Z")!.nanoseconds)",
+                "a1@\(Timestamp(rfc3339: "2026-01-08T00:00:00Z")!.nanoseconds)",
+            ])
         #expect(event.namespace == "shop")
         #expect(event.workload == "checkout-api")
         #expect(event.revision == "7")

@@ -4,7 +4,7 @@ import ShiplogMetrics
 import ShiplogModel
 import ShiplogStore
 
-/// `GET /metrics` (Prometheus text 0.0.4, or OpenMetrics when asked) and `GET /api/v1/status`.
+/// `GET /metrics` (Prometheus text 0.0.4, or OpenMetrics when asked), `GET /api/v1/status` and `GET /api/v1/report`.
 struct MetricsController<Context: RequestContext> {
     let metrics: LiveMetrics
 
@@ -13,7 +13,6 @@ struct MetricsController<Context: RequestContext> {
         routes.get("metrics", use: scrape)
         routes.get("api/v1/status", use: status)
         routes.get("api/v1/report", use: report)
-        routes.get("api/v1/gate", use: gate)
         return routes
     }
 
@@ -40,22 +39,6 @@ struct MetricsController<Context: RequestContext> {
             now: Timestamp.now().nanoseconds
         )
         return .json(.object([("rows", .array(rows.map(\.jsonValue)))]))
-    }
-
-    /// `?service=S&environment=E&version=V`: 200 when V passed every earlier environment, else 412 naming the missing one.
-    @Sendable func gate(_ request: Request, context: Context) async throws -> Response {
-        let q = request.uri.queryParameters
-        guard let service = q.get("service") else { throw APIError(.badRequest, "service is required", field: "service") }
-        guard let environment = q.get("environment") else { throw APIError(.badRequest, "environment is required", field: "environment") }
-        guard let version = q.get("version") else { throw APIError(.badRequest, "version is required", field: "version") }
-        switch try await offloaded({ [metrics] in metrics.projection }).gate(service: service, environment: environment, version: version) {
-        case .passed(let envs):
-            return .json(GateAnswer(passed: true, checked: envs))
-        case .missing(let env):
-            return .json(GateAnswer(passed: false, missing: env), status: .preconditionFailed)
-        case .notInPipeline(let envs):
-            throw APIError(.badRequest, "\(environment) is not in the pipeline (\(envs.joined(separator: ", ")))", field: "environment")
-        }
     }
 
     @Sendable func status(_ request: Request, context: Context) async throws -> Response {
