@@ -7,8 +7,14 @@ import ShiplogModel
 /// |---|---|
 /// | `on-deployed` | `deployment.succeeded` (time: the sync's `finishedAt`) |
 /// | `on-sync-failed` | `deployment.failed` (time: `finishedAt`) |
-/// | `on-health-degraded` | `deployment.failed` (time: the health transition) |
+/// | `on-health-degraded` | `incident.opened` (time: the health transition) |
+/// | `on-health-healthy` | `incident.resolved` (time: the health transition) |
 /// | `on-sync-running` | `deployment.started` (time: `startedAt`) |
+///
+/// Health is not a deployment: a sync is one deployment, and the Application turning
+/// Degraded opens an incident (the live deployment counts as failed, the environment is
+/// degraded) that its return to Healthy resolves. Both name the incident
+/// `argocd:<namespace>/<app>:health`, so the outage's length is the time to restore.
 ///
 /// The artifact is the first image of `status.summary.images` that is pinned by digest, so a
 /// sync of a config-repo revision ships the changes CI recorded for that image.
@@ -21,7 +27,8 @@ public enum ArgoCDSource {
     public static let triggers: [String: EventType] = [
         "on-deployed": .deploymentSucceeded,
         "on-sync-failed": .deploymentFailed,
-        "on-health-degraded": .deploymentFailed,
+        "on-health-degraded": .incidentOpened,
+        "on-health-healthy": .incidentResolved,
         "on-sync-running": .deploymentStarted,
     ]
 
@@ -60,7 +67,7 @@ public enum ArgoCDSource {
             case ("Running", _): type = .deploymentStarted
             case ("Failed", _), ("Error", _): type = .deploymentFailed
             case ("Succeeded", "Healthy"): type = .deploymentSucceeded
-            case ("Succeeded", "Degraded"): type = .deploymentFailed
+            case ("Succeeded", "Degraded"): type = .incidentOpened
             default:
                 return .skipped(
                     "no trigger, and the Application shows no finished or running sync (phase \(phase ?? "none"), health \(health ?? "unknown"))"
@@ -68,13 +75,12 @@ public enum ArgoCDSource {
             }
         }
 
-        let degraded = trigger == "on-health-degraded" || (trigger == nil && phase == "Succeeded" && health == "Degraded")
         let time: String?
         let timeOrigin: String
         switch type {
         case .deploymentStarted:
             (time, timeOrigin) = (operation?.string(at: "startedAt"), "app.status.operationState.startedAt")
-        case _ where degraded:
+        case .incidentOpened, .incidentResolved:
             (time, timeOrigin) = (
                 status?.string(at: "health.lastTransitionTime") ?? operation?.string(at: "finishedAt"), "app.status.health.lastTransitionTime"
             )
@@ -116,6 +122,22 @@ public enum ArgoCDSource {
             metadata?["annotations"]?["shiplog/workload"]?.stringValue ?? labelName,
             from: "app.metadata.labels[app.kubernetes.io/name]"
         )
+        let source = "argocd"
+        if type.isIncident {
+            var incident: [(String, JSONValue)] = [("id", .string("argocd:\(appNamespace)/\(name):health"))]
+            if type == .incidentOpened {
+                let reason = status?.string(at: "health.message").map { ": " + $0 } ?? ""
+                incident.append(("title", .string(String("Argo CD application \(name) is Degraded\(reason)".prefix(Limits.messageLength)))))
+                if let base = json.string(at: "context.argocdUrl") {
+                    incident.append(("url", .string("\(base)/applications/\(appNamespace)/\(name)")))
+                }
+            }
+            event.set("incident", .object(incident), from: "app.metadata.name (one health incident per Application)")
+            event.set("source", source)
+            if let base = json.string(at: "context.argocdUrl") { event.set("url", "\(base)/applications/\(appNamespace)/\(name)") }
+            event.set("annotations", .object([("argocd.application", .string("\(appNamespace)/\(name)"))]))
+            return .event(event)
+        }
         event.set("commit", commit, from: "app.status.operationState.syncResult.revision")
         // The image summary shows what runs now; while a sync runs that is the old version.
         let images = status?["summary"]?["images"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -146,7 +168,7 @@ public enum ArgoCDSource {
             operation?.string(at: "message").map { String($0.prefix(Limits.messageLength)) },
             from: "app.status.operationState.message"
         )
-        event.set("source", "argocd")
+        event.set("source", source)
         var annotations: [(String, JSONValue)] = [("argocd.application", .string("\(appNamespace)/\(name)"))]
         if let project = app["spec"]?.string(at: "project") { annotations.append(("argocd.project", .string(project))) }
         event.set("annotations", .object(annotations))

@@ -441,11 +441,11 @@ import Testing
         // The shipped notification template, rendered the way Argo CD would with toJson.
         let cm = try Files.repositoryFile("deploy/argocd/notifications-cm.yaml")
         let bodies = cm.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix(#"{"trigger": "#) }
-        #expect(bodies.count == 4)
+        #expect(bodies.count == 5)
         let captured = try JSONValue.parse(try Files.fixture("argocd/captured/002.json"))
         let expectedTypes = [
             "on-deployed": "deployment.succeeded", "on-sync-failed": "deployment.failed",
-            "on-health-degraded": "deployment.failed", "on-sync-running": "deployment.started",
+            "on-health-degraded": "incident.opened", "on-health-healthy": "incident.resolved", "on-sync-running": "deployment.started",
         ]
         for template in bodies {
             let rendered =

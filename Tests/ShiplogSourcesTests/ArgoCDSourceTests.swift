@@ -78,12 +78,12 @@ import Testing
         ),
         Expected(
             file: "010_sync_podinfo_1_4",
-            type: .deploymentFailed,
+            type: .incidentOpened,
             service: chartApp.0,
             environment: chartApp.1,
             time: "2025-10-02T16:31:04Z",
             commit: nil,
-            version: "6.9.0"
+            version: ""
         ),
         Expected(
             file: "011_sync_podinfo_2_1",
@@ -96,12 +96,12 @@ import Testing
         ),
         Expected(
             file: "012_sync_podinfo_2_2",
-            type: .deploymentFailed,
+            type: .incidentOpened,
             service: chartApp.0,
             environment: chartApp.1,
             time: "2025-10-02T16:31:04Z",
             commit: nil,
-            version: "6.9.0"
+            version: ""
         ),
         Expected(
             file: "013_sync_podinfo_2_3",
@@ -217,7 +217,11 @@ import Testing
         #expect(e.namespace == x.environment, "no environment label: the destination namespace is both")
         #expect(e.time == Timestamp(rfc3339: x.time))
         #expect(e.commit == x.commit)
-        #expect(e.version == x.version)
+        #expect((e.version ?? "") == x.version)
+        if type.isIncident {
+            // Health is not a deployment: one incident per Application, resolved when it is Healthy again.
+            #expect(e.incident?.id == "argocd:argocd/\(e.annotations["argocd.application"]!.split(separator: "/").last!):health")
+        }
         #expect(e.source == "argocd")
         #expect(e.url == "https://demo.cdviz.dev/applications/argocd/\(e.annotations["argocd.application"]!.split(separator: "/").last!)")
         #expect(p.id.hasPrefix("argocd:argocd/"))
@@ -250,8 +254,15 @@ import Testing
         #expect(deployed.event.workload == "aaaaaaaa-aaaaaaa")
 
         let degraded = try ArgoCDSource.decode(withTrigger("on-health-degraded", file: "017_sync_podinfo_3_4"), receivedAt: now).get().events[0]
-        #expect(degraded.event.type == .deploymentFailed)
+        #expect(degraded.event.type == .incidentOpened)
         #expect(degraded.event.time == Timestamp(rfc3339: "2025-10-02T16:53:25Z"), "the health transition's time")
+        let healthy = try ArgoCDSource.decode(withTrigger("on-health-healthy", file: "002"), receivedAt: now).get().events[0]
+        #expect(healthy.event.type == .incidentResolved)
+        #expect(healthy.event.incident?.id == "argocd:argocd/aaaaaaaa-aaaaaaa:health")
+        #expect(healthy.id != degraded.id)
+        // A redelivery of the same transition is the same event.
+        let again = try ArgoCDSource.decode(withTrigger("on-health-degraded", file: "017_sync_podinfo_3_4"), receivedAt: now).get().events[0]
+        #expect(again.id == degraded.id)
 
         let failed = try ArgoCDSource.decode(withTrigger("on-sync-failed", file: "008_sync_podinfo_1_2"), receivedAt: now).get().events[0]
         #expect(failed.event.type == .deploymentFailed)
