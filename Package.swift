@@ -151,7 +151,10 @@ let package = Package(
                 "ShiplogStore", "ShiplogPostgres", "ShiplogModel", "ShiplogTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "ShiplogMetricsTests", dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel", "ShiplogTestSupport"]),
+        .testTarget(
+            name: "ShiplogMetricsTests",
+            dependencies: ["ShiplogMetrics", "ShiplogStore", "ShiplogModel", "ShiplogTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         // The routes in process (HummingbirdTesting): status codes and bodies, no socket.
         .testTarget(
             name: "ShiplogServerTests",
