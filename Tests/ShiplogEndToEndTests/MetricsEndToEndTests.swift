@@ -207,7 +207,7 @@ import Testing
 
         let pass = try shiplog(["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", "1.0"])
         #expect(pass.status == 0)
-        #expect(pass.stdout.contains("succeeded in dev, staging"))
+        #expect(pass.stdout.contains("passed dev, staging"))
         let closed = try shiplog(["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", "1.1"])
         #expect(closed.status == 1)
         #expect(closed.stderr.contains("has not succeeded in staging"))
@@ -230,6 +230,65 @@ import Testing
         let api = try await http("GET", server.baseURL + "/api/v1/gate?service=checkout&environment=production&version=1.1")
         #expect(api.status == 412)
         #expect(api.body["missing"] == .string("staging"))
+        #expect(api.body["reason"] == .string("missing"))
+    }
+
+    /// The README's tour as a user runs it: CI records the digest with version 1.4.2, every
+    /// environment deploys the digest, and the production gate is asked by version. Then a
+    /// version rolled back from in staging must not pass, locally and through a server alike.
+    @Test func theTourPassesItsGateAndARollbackClosesIt() async throws {
+        let image = "ghcr.io/acme/checkout@sha256:" + String(repeating: "c0", count: 32)
+        func record(_ args: [String]) throws {
+            let r = try shiplog(["events", "record", "--db", db] + args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+        }
+        try record([
+            "--type", "artifact.published", "--service", "checkout", "--artifact", image, "--version", "1.4.2",
+            "--commit", "9f1c2e7", "--commit-time", "2026-01-09T08:00:00Z", "--id", "run-1-build",
+        ])
+        for (env, minute) in [("dev", "10"), ("staging", "20")] {
+            try record([
+                "--type", "deployment.succeeded", "--service", "checkout", "--env", env, "--artifact", image,
+                "--time", "2026-01-09T09:\(minute):00Z", "--id", "run-1-\(env)",
+            ])
+        }
+        let gate = ["gate", "--service", "checkout", "--env", "production", "--version", "1.4.2"]
+        let pass = try shiplog(gate + ["--db", db])
+        #expect(pass.status == 0, "\(pass.stderr)")
+        #expect(pass.stdout.contains("passed dev, staging"))
+        #expect(try shiplog(["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", image]).status == 0)
+        let status = try JSONValue.parse(try shiplog(["status", "--db", db, "--format", "json"]).stdout)
+        #expect(
+            status["services"]?.arrayValue?.first?["environments"]?.arrayValue?.map { $0["liveVersion"] } == [
+                .string("1.4.2"), .string("1.4.2"), .null,
+            ],
+            "people see the version the digest is known by"
+        )
+        let listed = try JSONValue.parse(try shiplog(["events", "list", "--db", db, "--env", "staging", "--format", "json"]).stdout)
+        #expect(listed.arrayValue?.first?["event"]?["artifact"] == .string(image))
+
+        // 1.4.3 reaches staging and is rolled back to 1.4.2.
+        try record(["--type", "deployment.succeeded", "--service", "checkout", "--env", "dev", "--version", "1.4.3", "--time", "2026-01-09T10:00:00Z"])
+        try record(["--type", "deployment.succeeded", "--service", "checkout", "--env", "staging", "--version", "1.4.3", "--time", "2026-01-09T10:10:00Z"])
+        try record([
+            "--type", "deployment.rolled_back", "--service", "checkout", "--env", "staging", "--version", "1.4.2",
+            "--time", "2026-01-09T10:20:00Z", "--id", "rollback-1",
+        ])
+        let closed = try shiplog(["gate", "--db", db, "--service", "checkout", "--env", "production", "--version", "1.4.3"])
+        #expect(closed.status == 1)
+        #expect(closed.stderr.contains("failed in staging") && closed.stderr.contains("rollback-1"), "\(closed.stderr)")
+        #expect(try shiplog(gate + ["--db", db]).status == 0, "the version a rollback returned to has passed")
+
+        let server = try ServerProcess(db: db)
+        let env = ["SHIPLOG_SERVER": server.baseURL]
+        #expect(try shiplog(gate, environment: env).status == 0)
+        let remote = try shiplog(["gate", "--service", "checkout", "--env", "production", "--version", "1.4.3"], environment: env)
+        #expect(remote.status == 1)
+        #expect(remote.stderr == closed.stderr, "the same answer through a server")
+        let api = try await http("GET", server.baseURL + "/api/v1/gate?service=checkout&environment=production&version=1.4.3")
+        #expect(api.status == 412)
+        #expect(api.body["reason"] == .string("failed"))
+        #expect(api.body["failedBy"]?["id"] == .string("rollback-1"))
     }
 }
 
