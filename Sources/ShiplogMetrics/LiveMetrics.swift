@@ -262,7 +262,6 @@ public final class LiveMetrics: Sendable {
 
 }
 
-#if os(Linux)
 /// The log handed over rows that do not follow the last one applied.
 public enum ProjectionFeedError: Error, Sendable, CustomStringConvertible {
     case gap(after: Int64, found: Int64)
@@ -274,6 +273,7 @@ public enum ProjectionFeedError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+#if os(Linux)
 /// glibc's `malloc_trim`, which the Glibc module does not export.
 @_silgen_name("malloc_trim")
 private func glibcMallocTrim(_ pad: Int) -> Int32

@@ -20,7 +20,7 @@ enum MetricsRenderer {
             help: "Deployments that failed: a failed rollout, a live deployment rolled back, or one during whose life an incident opened."
         ),
         Family(name: "shiplog_rollbacks_total", type: .counter, help: "Rollbacks performed."),
-        Family(name: "shiplog_rework_deployments_total", type: .counter, help: "Unplanned deployments: hotfixes and rollbacks."),
+        Family(name: "shiplog_rework_deployments_total", type: .counter, help: "Unplanned deployments: hotfixes, rollbacks and deployments made while an incident was open."),
         Family(
             name: "shiplog_unverified_promotions_total",
             type: .counter,
@@ -104,7 +104,7 @@ enum MetricsRenderer {
         Family(
             name: "shiplog_window_rework_ratio",
             type: .gauge,
-            help: "Rework (hotfix and rollback) deployments / deployments in the trailing window."
+            help: "Rework deployments (hotfixes, rollbacks, deployments made while an incident was open) / deployments in the trailing window."
         ),
     ]
 

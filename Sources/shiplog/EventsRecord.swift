@@ -57,7 +57,7 @@ struct EventsRecord: AsyncParsableCommand {
     @Option(help: "Which system reports it.") var source: String?
     @Option(help: "Link to the run.") var url: String?
     @Option(help: "Free text.") var message: String?
-    @Flag(help: "Unplanned work to fix a user-facing bug (counts as rework).") var hotfix = false
+    @Flag(help: "Unplanned work to fix a user-facing bug (counts as rework, as do rollbacks and deployments made while an incident is open).") var hotfix = false
     @Option(name: .customLong("annotation"), help: ArgumentHelp("key=value (repeatable).", valueName: "key=value"))
     var annotations: [String] = []
 
