@@ -41,6 +41,9 @@ public final class LiveMetrics: Sendable {
         public var snapshotProblem: String?
         /// Events read from the log and applied.
         public var replayed: Int
+        /// The snapshot there is sound but for another pipeline, of this format: whoever
+        /// saved it still uses it, so replacing it would only move the replay to them.
+        public var snapshotIsAnotherPipelines = false
 
         public var description: String {
             if let s = snapshotSequence { return "snapshot through row \(s), then \(replayed) events" }
@@ -90,6 +93,10 @@ public final class LiveMetrics: Sendable {
             switch try await snapshots.loadSnapshot(kind: ProjectionSnapshot.kind(for: pipeline)) {
             case .none: break
             case .unusable(let reason): restore.snapshotProblem = reason
+            case .otherKind(let kind):
+                let wanted = ProjectionSnapshot.kind(for: pipeline)
+                restore.snapshotProblem = "it holds \(kind), this shiplog needs \(wanted)"
+                restore.snapshotIsAnotherPipelines = kind.hasPrefix(ProjectionSnapshot.kindPrefix)
             case .found(let snapshot) where last - snapshot.sequence > Self.largestSnapshotTail:
                 restore.snapshotProblem = "\(last - snapshot.sequence) events were appended after it"
             case .found(let snapshot):

@@ -13,8 +13,12 @@ public enum ProjectionSnapshot {
 
     /// What the store files the snapshot under: a snapshot of another kind is never read.
     public static func kind(for pipeline: Pipeline) -> String {
-        "projection-v\(formatVersion) \(pipeline.environments.joined(separator: ","))"
+        kindPrefix + pipeline.environments.joined(separator: ",")
     }
+
+    /// What every kind of this format starts with; the pipeline follows.
+    public static let kindPrefix = "projection-v\(formatVersion) "
+
 
     static let magic: [UInt8] = Array("SHIPLOG-PROJECTION".utf8)
 
@@ -75,13 +79,19 @@ extension Projection {
         self.init(pipeline: pipeline)
         lastSequence = try r.int()
         recomputations = try r.int()
+        var previousKey: PairKey?
         for _ in 0..<(try r.count()) {
             let state = try PairState(decoding: &r)
+            try SnapshotReader.require(previousKey.map { $0 < state.key } ?? true)
+            previousKey = state.key
             pairs[state.key] = state
+            orderedKeys.append(state.key)
         }
-        orderedKeys = pairs.keys.sorted()
+        var previousService: String?
         for _ in 0..<(try r.count()) {
             let service = try r.string()
+            try SnapshotReader.require(previousService.map { $0 < service } ?? true)
+            previousService = service
             knowledge[service] = try ServiceKnowledge(decoding: &r)
         }
         guard r.isAtEnd else { throw ProjectionSnapshot.DecodingError.notASnapshot }
@@ -153,6 +163,7 @@ extension PairState {
         for _ in 0..<deploymentCount {
             time &+= try r.int()
             let flags = try r.byte()
+            try SnapshotReader.require(flags & ~3 == 0)
             deploymentLog.append(DeploymentRecord(time: time, failed: flags & 1 != 0, rework: flags & 2 != 0))
         }
         func samples() throws -> [Sample] {
@@ -189,8 +200,8 @@ extension PairState {
         lastRollbackTime = try r.optionalInt()
         namespace = try r.optionalString()
         workload = try r.optionalString()
-        lastAttemptFailed = try r.byte() != 0
-        openIncidents = Set(try r.strings())
+        lastAttemptFailed = try r.flag()
+        openIncidents = Set(try r.increasingStrings())
         degradedSince = try r.optionalInt()
         commitsReached = try r.keys()
         if let live = liveIndex, !deploymentLog.indices.contains(live) { throw ProjectionSnapshot.DecodingError.notASnapshot }
@@ -234,32 +245,38 @@ extension ServiceKnowledge {
         self.init()
         let n = try r.count()
         commitTimes.reserveCapacity(n)
-        for _ in 0..<n { commitTimes[try r.key()] = try r.int() }
+        var order = KeyOrder()
+        for _ in 0..<n { commitTimes[try order.next(&r)] = try r.int() }
         let artifacts = try r.count()
         artifactFirstCommit.reserveCapacity(artifacts)
+        order = KeyOrder()
         for _ in 0..<artifacts {
-            let artifact = try r.key()
+            let artifact = try order.next(&r)
             let n = try r.count()
             guard n >= 1 else { throw ProjectionSnapshot.DecodingError.notASnapshot }
             artifactFirstCommit[artifact] = try r.key()
             if n > 1 {
                 var more = Set<NameKey>(minimumCapacity: n - 1)
-                for _ in 1..<n { more.insert(try r.key()) }
+                var moreOrder = KeyOrder()
+                for _ in 1..<n { more.insert(try moreOrder.next(&r)) }
                 artifactMoreCommits[artifact] = more
             }
         }
         let aliases = try r.count()
         aliasParent.reserveCapacity(aliases)
+        order = KeyOrder()
         for _ in 0..<aliases {
-            let name = try r.key()
+            let name = try order.next(&r)
             let parent = try r.key()
             // A parent is always a smaller key: this keeps a damaged snapshot from looping.
             guard parent < name else { throw ProjectionSnapshot.DecodingError.notASnapshot }
             aliasParent[name] = parent
         }
-        for _ in 0..<(try r.count()) { versionNames[try r.key()] = try r.string() }
+        order = KeyOrder()
+        for _ in 0..<(try r.count()) { versionNames[try order.next(&r)] = try r.string() }
         environments = try r.strings()
-        for _ in 0..<(try r.count()) { waitingForTime[try r.key()] = Set(try r.strings()) }
+        order = KeyOrder()
+        for _ in 0..<(try r.count()) { waitingForTime[try order.next(&r)] = Set(try r.increasingStrings()) }
     }
 }
 
@@ -350,8 +367,14 @@ struct SnapshotWriter {
     }
 }
 
-/// Reads what `SnapshotWriter` wrote; every read is bounds-checked.
+/// Reads what `SnapshotWriter` wrote; every read is bounds-checked, and only the one
+/// encoding the writer gives is accepted (minimal varints, 0 or 1 flags, valid UTF-8, keys
+/// in strictly increasing order), so whatever decodes encodes back to the same bytes.
 struct SnapshotReader {
+    static func require(_ condition: Bool) throws {
+        guard condition else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+    }
+
     private let input: UnsafeRawBufferPointer
     private var offset = 0
 
@@ -376,9 +399,14 @@ struct SnapshotReader {
         var shift: UInt64 = 0
         while true {
             let b = try byte()
-            guard shift < 64 else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+            // The 10th byte holds only the top bit; a last byte of 0 would be a longer
+            // spelling of a shorter varint.
+            try Self.require(shift < 63 || b <= 1)
             result |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return result }
+            if b < 0x80 {
+                try Self.require(b != 0 || shift == 0)
+                return result
+            }
             shift += 7
         }
     }
@@ -409,7 +437,24 @@ struct SnapshotReader {
     mutating func string() throws -> String {
         let n = try varint()
         guard n <= UInt64(input.count - offset) else { throw ProjectionSnapshot.DecodingError.truncated }
-        return String(decoding: try bytes(count: Int(n)), as: UTF8.self)
+        guard let s = String(validating: try bytes(count: Int(n)), as: UTF8.self) else {
+            throw ProjectionSnapshot.DecodingError.notASnapshot
+        }
+        return s
+    }
+
+    /// Strings written in increasing order (a sorted set).
+    mutating func increasingStrings() throws -> [String] {
+        let list = try strings()
+        try Self.require(zip(list, list.dropFirst()).allSatisfy { $0 < $1 })
+        return list
+    }
+
+    /// A byte written for a Bool or for whether an optional follows: 0 or 1.
+    mutating func flag() throws -> Bool {
+        let b = try byte()
+        try Self.require(b <= 1)
+        return b == 1
     }
 
     mutating func strings() throws -> [String] {
@@ -417,11 +462,11 @@ struct SnapshotReader {
     }
 
     mutating func optionalString() throws -> String? {
-        try byte() == 0 ? nil : try string()
+        try flag() ? try string() : nil
     }
 
     mutating func optionalInt() throws -> Int64? {
-        try byte() == 0 ? nil : try int()
+        try flag() ? try int() : nil
     }
 
     mutating func key() throws -> NameKey {
@@ -430,7 +475,7 @@ struct SnapshotReader {
     }
 
     mutating func optionalKey() throws -> NameKey? {
-        try byte() == 0 ? nil : try key()
+        try flag() ? try key() : nil
     }
 
     /// A map written by `times(_:)`; keys in strictly increasing order, as written.
@@ -438,19 +483,31 @@ struct SnapshotReader {
         let n = try count()
         var map: [NameKey: Int64] = [:]
         map.reserveCapacity(n)
+        var order = KeyOrder()
         for _ in 0..<n {
-            let k = try key()
+            let k = try order.next(&self)
             map[k] = try int()
         }
-        guard map.count == n else { throw ProjectionSnapshot.DecodingError.notASnapshot }
         return TimesByName(byKey: map)
     }
 
     mutating func keys() throws -> Set<NameKey> {
         let n = try count()
         var set = Set<NameKey>(minimumCapacity: n)
-        for _ in 0..<n { set.insert(try key()) }
-        guard set.count == n else { throw ProjectionSnapshot.DecodingError.notASnapshot }
+        var order = KeyOrder()
+        for _ in 0..<n { set.insert(try order.next(&self)) }
         return set
+    }
+}
+
+/// Reads the keys of a map or set, which were written in strictly increasing order.
+struct KeyOrder {
+    private var previous: NameKey?
+
+    mutating func next(_ r: inout SnapshotReader) throws -> NameKey {
+        let k = try r.key()
+        try SnapshotReader.require(previous.map { $0 < k } ?? true)
+        previous = k
+        return k
     }
 }

@@ -92,7 +92,7 @@ package struct SnapshotFile: Sendable {
             )
         }
         let storedKind = String(decoding: kindBytes, as: UTF8.self)
-        guard storedKind == kind else { return .unusable("it holds \(storedKind), this shiplog needs \(kind)") }
+        guard storedKind == kind else { return .otherKind(storedKind) }
         guard try await storedHash(sequence) == hash else {
             return .unusable("row \(sequence) of the log is not the one the snapshot was taken after")
         }

@@ -18,6 +18,8 @@ public enum SnapshotLookup: Sendable {
     case none
     /// There is one, but it must not be used (the reason says why).
     case unusable(String)
+    /// A sound snapshot of another kind (another format or pipeline), named.
+    case otherKind(String)
     case found(StateSnapshot)
 }
 

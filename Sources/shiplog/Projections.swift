@@ -1,6 +1,8 @@
 import ArgumentParser
+import Foundation
 import ShiplogMetrics
 import ShiplogModel
+import ShiplogPostgres
 import ShiplogStore
 
 /// The pipeline order for commands that compute figures from a local database.
@@ -20,13 +22,42 @@ struct PipelineOption: ParsableArguments {
     }
 }
 
+/// Where a command that computes figures from a PostgreSQL log keeps its snapshot.
+struct SnapshotFileOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "With PostgreSQL: a file to keep the metrics snapshot in, so the next run applies only newer events (env SHIPLOG_SNAPSHOT_FILE); none by default. An SQLite log keeps it beside the file.",
+            valueName: "path"
+        )
+    )
+    var snapshotFile: String?
+
+    var path: String? {
+        snapshotFile ?? ProcessInfo.processInfo.environment["SHIPLOG_SNAPSHOT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
 extension LogOptions {
-    /// The projection of a local database, replayed from it.
-    func localProjection(_ pipeline: Pipeline) async throws -> Projection {
-        let store = try await openDatabase(readOnly: true)
+    /// A replay that applied at least this many events saves a snapshot, so the next command
+    /// starts from it (the server saves one as often).
+    static let snapshotRefreshAfter = 10_000
+
+    /// The projection of a local database: from its snapshot and the rows after it, or from
+    /// every row. When that applied many rows, the snapshot is refreshed for the next run.
+    func localProjection(_ pipeline: Pipeline, snapshotFile: String? = nil) async throws -> Projection {
+        let store = try await openEventDatabase(databasePath, readOnly: true, snapshotPath: snapshotFile)
         do {
-            let projection = try await LiveMetrics.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current)
-                .projection
+            let metrics = try await LiveMetrics.restored(from: store, snapshots: store, pipeline: pipeline, version: ShiplogVersion.current)
+            if let restore = metrics.restored, restore.replayed >= Self.snapshotRefreshAfter, !restore.snapshotIsAnotherPipelines,
+                !PostgresURL.isPostgres(databasePath) || snapshotFile != nil
+            {
+                do {
+                    try await metrics.saveSnapshot(to: store)
+                } catch {
+                    printError("note: the metrics snapshot could not be saved (\(error)); the next run replays \(restore.replayed) events again")
+                }
+            }
+            let projection = metrics.projection
             try await store.close()
             return projection
         } catch {

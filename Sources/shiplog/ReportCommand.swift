@@ -12,6 +12,7 @@ struct Report: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
     @OptionGroup var pipeline: PipelineOption
+    @OptionGroup var snapshot: SnapshotFileOption
     @Option(name: [.customLong("env"), .customLong("environment")], help: "The environment (default: the pipeline's last).") var env: String?
     @Option(help: "The trailing window: 7d, 30d, 90d, 12h …") var window = "30d"
     @Option(help: "Only this service.") var service: String?
@@ -31,7 +32,7 @@ struct Report: AsyncParsableCommand {
             rows = body["rows"]?.arrayValue ?? []
         } else {
             let p = try pipeline.parsed()
-            rows = try await log.localProjection(p).report(
+            rows = try await log.localProjection(p, snapshotFile: snapshot.path).report(
                 environment: env ?? p.production,
                 window: span,
                 service: service,

@@ -7,6 +7,7 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
     @OptionGroup var pipeline: PipelineOption
+    @OptionGroup var snapshot: SnapshotFileOption
     @Option(help: "table or json.") var format: EventsList.Format = .table
 
     func run() async throws {
@@ -16,7 +17,7 @@ struct Status: AsyncParsableCommand {
             guard code == 200 else { throw CLIError(ServerClient.errorText(code, body)) }
             status = body
         } else {
-            status = try await log.localProjection(pipeline.parsed()).status(now: Timestamp.now().nanoseconds)
+            status = try await log.localProjection(pipeline.parsed(), snapshotFile: snapshot.path).status(now: Timestamp.now().nanoseconds)
         }
         if format != .table {
             print(status.canonicalJSON())

@@ -303,6 +303,43 @@ import Testing
         #expect(redirected.stdout.contains("imported 25000 events (0 new, 25000 duplicates)"), "\(redirected.stdout)")
     }
 
+    /// A local `status` or `report` that had to apply many events leaves a snapshot beside
+    /// the file, so the next one applies only what came after it; the figures are the same
+    /// either way and the log itself is never written.
+    @Test func localFiguresRefreshTheSnapshotAfterALongReplay() throws {
+        let file = dir.write("many.ndjson", ndjson(12_000, prefix: "s"))
+        #expect(try shiplog(["events", "import", "--db", db, file]).status == 0)
+        let snapshot = db + ".snapshot"
+        #expect(!FileManager.default.fileExists(atPath: snapshot))
+        let logBefore = try Data(contentsOf: URL(fileURLWithPath: db))
+
+        let replayed = try shiplog(["status", "--db", db, "--format", "json"])
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: snapshot), "12,000 events applied: the snapshot is saved")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == logBefore, "the log is not written")
+        let saved = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+
+        // From the snapshot: the same answer, and a snapshot that fits is left as it is.
+        let restored = try shiplog(["status", "--db", db, "--format", "json"])
+        #expect(restored.stdout == replayed.stdout)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: snapshot)) == saved)
+        let report = ["report", "--db", db, "--window", "3650d", "--format", "json"]
+        let fromSnapshot = try shiplog(report)
+        try FileManager.default.removeItem(atPath: snapshot)
+        let fromReplay = try shiplog(report)
+        #expect(fromSnapshot.status == 0 && fromReplay.status == 0, "\(fromSnapshot.stderr) \(fromReplay.stderr)")
+        #expect(fromSnapshot.stdout == fromReplay.stdout)
+        #expect(fromReplay.stdout.contains("\"service\":\"svc0\""), "\(fromReplay.stdout.prefix(300))")
+
+        // A few events after it are applied on top, without a new snapshot.
+        let more = dir.write("more.ndjson", ndjson(10, prefix: "t", env: "staging"))
+        #expect(try shiplog(["events", "import", "--db", db, more]).status == 0)
+        let refreshed = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+        let withMore = try shiplog(["status", "--db", db, "--format", "json"])
+        #expect(withMore.stdout.contains("\"environment\":\"staging\""), "\(withMore.stdout.prefix(300))")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: snapshot)) == refreshed)
+    }
+
     @Test func importHoldsABatchNotTheWholeInput() throws {
         // Peak memory grows with a transaction, not with the input: 100,000 events in
         // transactions of 2,000 stay far below what holding them all takes (about 2 KiB each).

@@ -142,6 +142,32 @@ import Testing
         #expect(throws: ProjectionSnapshot.DecodingError.self) { try Projection(snapshot: otherVersion, pipeline: .standard) }
     }
 
+    /// Bytes of a real snapshot changed in turn, to values that spell something else
+    /// (another flag, a longer varint, a broken UTF-8 sequence, keys out of order): each
+    /// result is refused or is itself the writer's encoding of what it decodes to.
+    @Test func onlyTheWritersOwnEncodingDecodes() async throws {
+        let (live, _, _dir) = try await ingest(OrderIndependenceTests.combined)
+        _ = _dir
+        let bytes = live.projection.snapshotBytes()
+        var decoded = 0
+        // About 120 offsets spread over the whole snapshot (every one takes minutes in a
+        // debug build; the snapshot fuzzer tries them all).
+        for offset in stride(from: ProjectionSnapshot.magic.count, to: bytes.count, by: max(1, bytes.count / 120)) {
+            for value: UInt8 in [0, 1, 2, 0x80, 0xC3, 0xFF, bytes[offset] ^ 1] where value != bytes[offset] {
+                var changed = bytes
+                changed[offset] = value
+                guard let projection = try? Projection(snapshot: changed, pipeline: .standard) else { continue }
+                decoded += 1
+                #expect(projection.snapshotBytes() == changed, "byte \(offset) set to \(value)")
+            }
+        }
+        #expect(decoded > 0, "some changes are other valid states (a count, a time)")
+        // The format version (5) spelled with two bytes instead of one.
+        var longer = bytes
+        longer.replaceSubrange(ProjectionSnapshot.magic.count..<ProjectionSnapshot.magic.count + 1, with: [0x8A, 0x00])
+        #expect(throws: ProjectionSnapshot.DecodingError.self) { try Projection(snapshot: longer, pipeline: .standard) }
+    }
+
     /// An artifact keeps its first commit apart from the rest; which one came first depends on
     /// the arrival order, what the service knows does not.
     @Test func anArtifactKeepsEveryCommitWhicheverCameFirst() {
